@@ -1,0 +1,120 @@
+import { runCheck } from '../runner/run-check.js';
+import { renderCaseLine, renderRunHeader, renderSummary, type ConsoleStyle } from '../reporters/console.js';
+import { CATALOGUE } from '../results/catalogue.js';
+import { selectCases } from '../spec/selection.js';
+import { parseCommandArgs, parseIntegerOption, stringList } from './args.js';
+import { relative } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { HarnessError } from '../errors.js';
+
+const HELP = `Usage: echolot check [HOST:PORT] [options]
+
+Runs the RFC 862 conformance catalogue against a UDP echo server and writes reports/<run-id>/.
+Without HOST:PORT the reference server is started in-process on an ephemeral port and checked.
+HOST:PORT may be 192.0.2.1:7, [2001:db8::1]:7 or echo.example:7.
+
+Options:
+  --only IDS           run only these cases: IDs or globs, comma-separated or repeated (1.1, 3, 3.*)
+  --exclude IDS        leave out these cases (same forms as --only)
+  --list               print the selected cases as JSON and exit
+  --strict             SHOULD violations (NON-STRICT) become FAIL
+  --seed N             fast-check seed of the property cases (printed by every run; replays one)
+  --path PATH          fast-check path of a counterexample to replay (with --seed)
+  --runs N             runs of each property case (default 200)
+  --timeout MS         wait for one reply (default 1000)
+  --retries N          extra attempts after a timeout, never after a wrong reply (default 2)
+  --report-dir DIR     where reports/<run-id>/ goes (default: reports)
+  --json               print summary.json to stdout instead of the console summary
+  --no-preflight       run the cases even when the target does not answer the preflight
+  -h, --help           this help
+
+Verdicts: PASS, FLAKY (passed after a timeout retry), INFO (a finding), NON-STRICT (a SHOULD is not
+met), UNSUPPORTED (cannot run here; says why), FAIL (a MUST is violated), ERROR (the harness failed).
+
+Exit codes: 0 no FAIL or ERROR, 1 a case FAILed, 64 usage error or empty selection,
+69 target unreachable at preflight or name does not resolve, 70 harness error (a case ERRORed).
+`;
+
+/** `echolot check`: parses options, runs the catalogue, prints progress and the summary, returns the exit code. */
+export async function checkCommand(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('check', argv, {
+    only: { type: 'string', multiple: true },
+    exclude: { type: 'string', multiple: true },
+    list: { type: 'boolean' },
+    strict: { type: 'boolean' },
+    seed: { type: 'string' },
+    path: { type: 'string' },
+    runs: { type: 'string' },
+    timeout: { type: 'string' },
+    retries: { type: 'string' },
+    'report-dir': { type: 'string' },
+    json: { type: 'boolean' },
+    'no-preflight': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values['help']) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length > 1) {
+    throw new HarnessError(
+      'ERR_ECHOLOT_USAGE',
+      `check takes one target, got ${positionals.length}: ${positionals.join(' ')}`,
+    );
+  }
+  const split = (v: (typeof values)[string]): string[] =>
+    stringList(v)
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean);
+  const only = split(values['only']);
+  const exclude = split(values['exclude']);
+  if (values['list']) {
+    process.stdout.write(`${JSON.stringify(selectCases(CATALOGUE, only, exclude), null, 2)}\n`);
+    return 0;
+  }
+  const str = (k: string): string | undefined => (typeof values[k] === 'string' ? values[k] : undefined);
+  const seedText = str('seed');
+  const seed = seedText === undefined ? undefined : /^-?\d+$/.test(seedText) ? Number(seedText) : NaN;
+  if (seed !== undefined && Number.isNaN(seed)) {
+    throw new HarnessError('ERR_ECHOLOT_USAGE', `--seed ${seedText}: must be an integer`);
+  }
+  const json = values['json'] === true;
+  const style: ConsoleStyle = { color: process.stdout.isTTY === true && !process.env['NO_COLOR'] };
+  const out = (s: string): void => {
+    (json ? process.stderr : process.stdout).write(s);
+  };
+  const run = await runCheck(
+    {
+      ...(positionals[0] === undefined ? {} : { target: positionals[0] }),
+      only,
+      exclude,
+      strict: values['strict'] === true,
+      preflight: values['no-preflight'] !== true,
+      ...(seed === undefined ? {} : { seed }),
+      ...(str('path') === undefined ? {} : { path: str('path') as string }),
+      ...(str('runs') === undefined
+        ? {}
+        : { numRuns: parseIntegerOption('--runs', str('runs') as string, 1, 100_000) }),
+      ...(str('timeout') === undefined
+        ? {}
+        : { timeoutMs: parseIntegerOption('--timeout', str('timeout') as string, 10, 60_000) }),
+      ...(str('retries') === undefined
+        ? {}
+        : { retries: parseIntegerOption('--retries', str('retries') as string, 0, 10) }),
+      ...(str('report-dir') === undefined ? {} : { reportDir: str('report-dir') as string }),
+    },
+    {
+      onStart: (info, selected) => out(renderRunHeader(info, selected)),
+      onCase: (result) => out(renderCaseLine(result, style)),
+    },
+  );
+  out(renderSummary(run.summary, style));
+  const rel = (p: string): string =>
+    relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p);
+  out(`reports: ${rel(run.files.mochawesomeHtml)}\n         ${rel(run.files.summaryJson)}\n`);
+  if (json) {
+    process.stdout.write(await readFile(run.files.summaryJson, 'utf8'));
+  }
+  return run.summary.exitCode;
+}

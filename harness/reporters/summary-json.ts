@@ -1,0 +1,73 @@
+import type { Summary } from '../results/summary.js';
+import type { Verdict } from '../results/verdict.js';
+
+/** CTRF test status for each verdict; the verdict itself travels in `extra`. */
+const CTRF_STATUS: Readonly<Record<Verdict, 'passed' | 'failed' | 'skipped' | 'other'>> = {
+  PASS: 'passed',
+  FLAKY: 'passed',
+  INFO: 'passed',
+  'NON-STRICT': 'passed',
+  UNSUPPORTED: 'skipped',
+  FAIL: 'failed',
+  ERROR: 'other',
+};
+
+/** The summary as CTRF-compatible JSON (results.tool/summary/tests) with echolot's verdicts and evidence. */
+export function renderSummaryJson(summary: Summary): string {
+  const start = Date.parse(summary.run.startedAt);
+  const stop = Date.parse(summary.run.finishedAt);
+  const count = (status: string): number =>
+    summary.cases.filter((c) => CTRF_STATUS[c.verdict] === status).length;
+  const doc = {
+    reportFormat: 'CTRF',
+    specVersion: '0.0.0',
+    generatedBy: `echolot ${summary.run.tool.version}`,
+    results: {
+      tool: { name: 'echolot', version: summary.run.tool.version },
+      summary: {
+        tests: summary.total,
+        passed: count('passed'),
+        failed: count('failed'),
+        skipped: count('skipped'),
+        pending: 0,
+        other: count('other'),
+        start,
+        stop,
+      },
+      tests: summary.cases.map((c) => ({
+        name: `${c.id} ${c.title}`,
+        status: CTRF_STATUS[c.verdict],
+        duration: c.durationMs,
+        message: c.message,
+        suite: c.id.split('.')[0],
+        ...(c.verdict === 'FLAKY' ? { flaky: true, retries: c.attempts - 1 } : {}),
+        extra: {
+          id: c.id,
+          verdict: c.verdict,
+          class: c.klass,
+          requirement: c.requirement,
+          source: c.source,
+          attempts: c.attempts,
+          startedAt: c.startedAt,
+          evidence: c.evidence,
+        },
+      })),
+      environment: {
+        appName: 'echolot',
+        appVersion: summary.run.tool.version,
+        osPlatform: summary.run.platform.os,
+        extra: {
+          node: summary.run.platform.node,
+          privileged: summary.run.platform.privileged,
+          ioPath: summary.run.ioPath,
+        },
+      },
+      extra: {
+        run: summary.run,
+        counts: summary.counts,
+        exitCode: summary.exitCode,
+      },
+    },
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}

@@ -1,0 +1,151 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { platform } from 'node:os';
+import { HarnessError } from '../errors.js';
+import { CATALOGUE, type CaseDefinition } from '../results/catalogue.js';
+import { Collector } from '../results/collector.js';
+import type { CaseResult } from '../results/case-result.js';
+import { summarize, type RunInfo, type Summary } from '../results/summary.js';
+import { preflight } from '../probes/preflight.js';
+import { resolveCheckOptions, type CheckOptions } from '../spec/check-options.js';
+import { selectCases } from '../spec/selection.js';
+import { parseTarget, resolveTarget, type ResolvedTarget } from '../spec/target.js';
+import { renderSummaryJson } from '../reporters/summary-json.js';
+import { ECHOLOT_VERSION } from '../version.js';
+import { clearActiveRun, setActiveRun } from './active-run.js';
+import { probeCapabilities } from './capabilities.js';
+import { startEmbeddedServer } from './embedded-server.js';
+import { CONFORMANCE_DIR, runMocha, specFiles } from './mocha-run.js';
+import { newRunId } from './run-id.js';
+import type { ReferenceServer } from '../../reference-server/index.js';
+
+/** Callbacks for progress while a check runs. */
+export interface CheckHooks {
+  /** Called after preflight, before the first case. */
+  readonly onStart?: (run: RunInfo, selected: readonly CaseDefinition[]) => void;
+  /** Called as each case is graded. */
+  readonly onCase?: (result: CaseResult) => void;
+}
+
+/** What a finished check produced. */
+export interface CheckRun {
+  readonly summary: Summary;
+  /** reports/<run-id>/ */
+  readonly reportDir: string;
+  /** Files written into reportDir, by kind. */
+  readonly files: {
+    readonly summaryJson: string;
+    readonly mochawesomeHtml: string;
+    readonly mochawesomeJson: string;
+  };
+}
+
+/** Which datagram I/O path the harness uses. */
+export const IO_PATH = 'node:dgram';
+
+/** Per-test backstop; every case's own waits are bounded well below it. */
+const CASE_TIMEOUT_MS = 180_000;
+
+/**
+ * Runs the conformance catalogue: resolve and validate, start the embedded server when there is
+ * no target, preflight, run the selected specs under mocha, summarise, write the reports.
+ * Throws HarnessError for usage errors (64), unreachable targets (69) and harness faults (70).
+ */
+export async function runCheck(input: CheckOptions = {}, hooks: CheckHooks = {}): Promise<CheckRun> {
+  const options = resolveCheckOptions(input);
+  const selected = selectCases(CATALOGUE, options.only, options.exclude);
+  const parsed = options.target === undefined ? undefined : parseTarget(options.target);
+  const capabilities = probeCapabilities();
+  let server: ReferenceServer | undefined;
+  try {
+    let target: ResolvedTarget;
+    if (parsed) {
+      target = await resolveTarget(parsed);
+    } else {
+      server = await startEmbeddedServer();
+      target = {
+        input: 'embedded reference server',
+        host: '127.0.0.1',
+        port: server.port,
+        address: '127.0.0.1',
+        family: 'IPv4',
+      };
+    }
+    const pre = options.preflight
+      ? await preflight(target, { attempts: 3, timeoutMs: Math.min(options.timeoutMs, 1000) })
+      : {
+          reachable: true,
+          diagnosis: 'preflight skipped (--no-preflight)',
+          note: 'preflight skipped (--no-preflight)',
+        };
+    if (!pre.reachable) throw new HarnessError('ERR_ECHOLOT_UNREACHABLE', pre.diagnosis);
+
+    const runId = newRunId();
+    const reportDir = resolve(options.reportDir, runId);
+    await mkdir(reportDir, { recursive: true }).catch((err: unknown) => {
+      throw new HarnessError(
+        'ERR_ECHOLOT_IO',
+        `--report-dir ${options.reportDir}: cannot create ${reportDir}`,
+        { cause: err },
+      );
+    });
+    const collector = new Collector();
+    if (hooks.onCase) collector.onResult(hooks.onCase);
+    const startedAt = new Date();
+    const runInfo = (finishedAt: Date): RunInfo => ({
+      runId,
+      tool: { name: 'echolot', version: ECHOLOT_VERSION },
+      target: {
+        input: target.input,
+        host: target.host,
+        address: target.address,
+        port: target.port,
+        family: target.family,
+        embedded: server !== undefined,
+      },
+      options: {
+        strict: options.strict,
+        selected: selected.map((c) => c.id),
+        seed: options.seed,
+        timeoutMs: options.timeoutMs,
+        retries: options.retries,
+      },
+      platform: { os: platform(), node: process.version, privileged: capabilities.privileged },
+      ioPath: IO_PATH,
+      preflight: {
+        rttMs: ('rttMs' in pre ? pre.rttMs : undefined) ?? 0,
+        ...(pre.note ? { note: pre.note } : {}),
+      },
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+    });
+    hooks.onStart?.(runInfo(startedAt), selected);
+
+    setActiveRun({
+      runId,
+      target,
+      embedded: server !== undefined,
+      options,
+      selected: new Set(selected.map((c) => c.id)),
+      collector,
+      capabilities,
+    });
+    try {
+      await runMocha({ files: specFiles(CONFORMANCE_DIR), runId, reportDir, timeoutMs: CASE_TIMEOUT_MS });
+    } finally {
+      clearActiveRun();
+    }
+
+    const summary = summarize(runInfo(new Date()), selected, collector.results());
+    const files = {
+      summaryJson: join(reportDir, 'summary.json'),
+      mochawesomeHtml: join(reportDir, 'mochawesome.html'),
+      mochawesomeJson: join(reportDir, 'mochawesome.json'),
+    };
+    await writeFile(files.summaryJson, renderSummaryJson(summary));
+    return { summary, reportDir, files };
+  } finally {
+    await server?.close();
+  }
+}

@@ -1,0 +1,148 @@
+import { isIP } from 'node:net';
+import { throwIfProblems, type Problem } from '../harness/errors.js';
+import { DEFAULT_LOOP_PORTS, ECHO_PORT } from '../harness/protocol/constants.js';
+
+/** Severity of one reference-server log line. */
+export type LogLevel = 'info' | 'warn' | 'error';
+
+/** Receives one line per server event (bind, skip, address change, socket error). */
+export type LogSink = (level: LogLevel, line: string) => void;
+
+/** The `bind` word that means every address of every interface, re-scanned while the server runs. */
+export const BIND_ALL = 'all';
+
+/** Options of the reference echo server; every field is optional and has one documented default. */
+export interface ServeOptions {
+  /** UDP port; 0 = an ephemeral port chosen by the OS, then shared by every address. @defaultValue 7 */
+  port?: number;
+  /** Addresses to serve: literal IPv4/IPv6 addresses (IPv6 link-local may carry %scope), or 'all' = every address of every interface from os.networkInterfaces(), re-scanned periodically. @defaultValue ['all'] */
+  bind?: readonly string[];
+  /** Source ports never answered (loop/reflection protection). Port 0 is always refused. @defaultValue DEFAULT_LOOP_PORTS */
+  loopPorts?: readonly number[];
+  /** Bound on replies handed to the kernel but not yet confirmed; beyond it datagrams are dropped and counted. @defaultValue 1024 */
+  maxInflight?: number;
+  /** How often 'all' re-scans interfaces, ms. @defaultValue 2000 */
+  rescanIntervalMs?: number;
+  /** Log sink; one line per event. @defaultValue no-op */
+  log?: LogSink;
+}
+
+/** ServeOptions after validation: every field present, defaults applied, lists deduplicated, all frozen. */
+export interface ResolvedServeOptions {
+  /** UDP port requested (0 = ephemeral). */
+  readonly port: number;
+  /** Deduplicated addresses and/or 'all', in the order given. */
+  readonly bind: readonly string[];
+  /** Refused source ports, ascending, always including 0. */
+  readonly loopPorts: readonly number[];
+  /** Replies allowed in flight at once across all sockets. */
+  readonly maxInflight: number;
+  /** Interface re-scan period for 'all', ms. */
+  readonly rescanIntervalMs: number;
+  /** Log sink. */
+  readonly log: LogSink;
+}
+
+/** The defaults of ServeOptions, in one place. */
+export const SERVE_DEFAULTS = Object.freeze({
+  port: ECHO_PORT,
+  bind: Object.freeze([BIND_ALL]) as readonly string[],
+  loopPorts: DEFAULT_LOOP_PORTS,
+  maxInflight: 1024,
+  rescanIntervalMs: 2000,
+});
+
+/** Upper bound of maxInflight: far above any useful value, low enough to keep memory bounded. */
+export const MAX_INFLIGHT_LIMIT = 1_000_000;
+
+const RESCAN_MIN_MS = 10;
+const RESCAN_MAX_MS = 86_400_000;
+
+const noop: LogSink = () => undefined;
+
+/** Why `address` cannot be served as a bind address, or undefined when it can ('all' included). */
+export function bindAddressProblem(address: string): string | undefined {
+  if (address === BIND_ALL) return undefined;
+  const family = isIP(address);
+  if (family === 0) return `must be 'all' or a literal IPv4/IPv6 address (IPv6 may carry %scope)`;
+  // A wildcard socket answers from whichever address the routing table picks, not the one asked (RFC 1122 4.1.3.5).
+  const bare = (address.split('%')[0] ?? '').toLowerCase();
+  if (bare === '0.0.0.0' || /^[0:]+$/.test(bare)) {
+    return `must not be a wildcard address (use 'all' for every local address)`;
+  }
+  return undefined;
+}
+
+/** Validates ServeOptions, collecting every problem, and returns frozen options with defaults applied. */
+export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOptions {
+  const problems: Problem[] = [];
+  // The value sits in the path so that each line reads "<field> <value>: <constraint>", like the CLI's errors.
+  const problem = (field: string, value: unknown, message: string): void => {
+    problems.push({ path: `${field} ${show(value)}`, message });
+  };
+
+  const port = options.port ?? SERVE_DEFAULTS.port;
+  if (!isIntegerIn(port, 0, 65535)) problem('port', port, 'must be an integer in 0..65535');
+
+  const bind = options.bind ?? SERVE_DEFAULTS.bind;
+  const addresses: string[] = [];
+  if (!Array.isArray(bind) || bind.length === 0) {
+    problem('bind', bind, `must be a non-empty list of addresses or 'all'`);
+  } else {
+    bind.forEach((entry: unknown, i) => {
+      if (typeof entry !== 'string') {
+        problem(`bind[${i}]`, entry, 'must be a string');
+        return;
+      }
+      const why = bindAddressProblem(entry);
+      if (why !== undefined) problem(`bind[${i}]`, entry, why);
+      else if (!addresses.some((a) => a.toLowerCase() === entry.toLowerCase())) addresses.push(entry);
+    });
+  }
+
+  const loopPortsIn = options.loopPorts ?? SERVE_DEFAULTS.loopPorts;
+  // Port 0 is never a real sender: answering it would send to the wildcard and is refused regardless.
+  const loopPorts = new Set<number>([0]);
+  if (!Array.isArray(loopPortsIn)) {
+    problem('loopPorts', loopPortsIn, 'must be a list of integers in 0..65535');
+  } else {
+    loopPortsIn.forEach((p: unknown, i) => {
+      if (isIntegerIn(p, 0, 65535)) loopPorts.add(p);
+      else problem(`loopPorts[${i}]`, p, 'must be an integer in 0..65535');
+    });
+  }
+
+  const maxInflight = options.maxInflight ?? SERVE_DEFAULTS.maxInflight;
+  if (!isIntegerIn(maxInflight, 1, MAX_INFLIGHT_LIMIT)) {
+    problem('maxInflight', maxInflight, `must be an integer in 1..${MAX_INFLIGHT_LIMIT}`);
+  }
+
+  const rescanIntervalMs = options.rescanIntervalMs ?? SERVE_DEFAULTS.rescanIntervalMs;
+  if (!isIntegerIn(rescanIntervalMs, RESCAN_MIN_MS, RESCAN_MAX_MS)) {
+    problem('rescanIntervalMs', rescanIntervalMs, `must be an integer in ${RESCAN_MIN_MS}..${RESCAN_MAX_MS}`);
+  }
+
+  const log = options.log ?? noop;
+  if (typeof log !== 'function') problem('log', log, 'must be a function (level, line) => void');
+
+  throwIfProblems(problems);
+  return Object.freeze({
+    port,
+    bind: Object.freeze(addresses),
+    loopPorts: Object.freeze([...loopPorts].sort((a, b) => a - b)),
+    maxInflight,
+    rescanIntervalMs,
+    log,
+  });
+}
+
+function isIntegerIn(value: unknown, min: number, max: number): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return value === '' ? "''" : value;
+  if (Array.isArray(value)) return `[${value.map(show).join(',')}]`;
+  if (typeof value === 'function') return 'function';
+  return String(value);
+}

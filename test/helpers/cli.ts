@@ -1,0 +1,44 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** dist/harness/cli/main.js, the CLI as a user runs it. */
+export const CLI = fileURLToPath(new URL('../../harness/cli/main.js', import.meta.url));
+
+/** What a finished CLI run printed and returned. */
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+}
+
+/** Runs `echolot ARGS` to completion (killed after `timeoutMs`) and collects its output. */
+export function runCli(
+  args: readonly string[],
+  timeoutMs = 60_000,
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+/** The verdict of each case in a summary.json printed by `echolot check --json`. */
+export function verdictsOf(summaryJson: string): Map<string, string> {
+  const doc = JSON.parse(summaryJson) as { results: { tests: { extra: { id: string; verdict: string } }[] } };
+  return new Map(doc.results.tests.map((t) => [t.extra.id, t.extra.verdict]));
+}
