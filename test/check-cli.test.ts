@@ -174,6 +174,8 @@ describe('echolot check (CLI)', function () {
       '--retries',
       '--report-dir',
       '--json',
+      '--no-preflight',
+      '--target-addrs',
       '--help',
     ]) {
       expect(r.stdout).to.include(option);

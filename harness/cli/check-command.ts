@@ -26,6 +26,7 @@ Options:
   --report-dir DIR     where reports/<run-id>/ goes (default: reports)
   --json               print summary.json to stdout instead of the console summary
   --no-preflight       run the cases even when the target does not answer the preflight
+  --target-addrs ADDRS further addresses of the same server (secondary IPs, other interfaces) for case 4.4
   -h, --help           this help
 
 Verdicts: PASS, FLAKY (passed after a timeout retry), INFO (a finding), NON-STRICT (a SHOULD is not
@@ -50,6 +51,7 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
     'report-dir': { type: 'string' },
     json: { type: 'boolean' },
     'no-preflight': { type: 'boolean' },
+    'target-addrs': { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   });
   if (values['help']) {
@@ -91,6 +93,7 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
       exclude,
       strict: values['strict'] === true,
       preflight: values['no-preflight'] !== true,
+      targetAddrs: split(values['target-addrs']),
       ...(seed === undefined ? {} : { seed }),
       ...(str('path') === undefined ? {} : { path: str('path') as string }),
       ...(str('runs') === undefined

@@ -2,6 +2,7 @@ import type { CaseDefinition } from './catalogue.js';
 import type { CaseResult } from './case-result.js';
 import { VERDICTS, type Verdict } from './verdict.js';
 import type { Family } from '../protocol/constants.js';
+import type { Capabilities } from '../runner/capabilities.js';
 
 /** Who ran what against what: the header of every report. */
 export interface RunInfo {
@@ -24,6 +25,8 @@ export interface RunInfo {
     readonly retries: number;
   };
   readonly platform: { readonly os: string; readonly node: string; readonly privileged: boolean };
+  /** What the capability probe found before the cases (privilege, raw sockets, IPv6, sizes, aliases). */
+  readonly capabilities?: Capabilities;
   /** Which datagram I/O path the harness used. */
   readonly ioPath: string;
   readonly preflight: { readonly rttMs: number; readonly note?: string };

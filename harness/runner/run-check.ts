@@ -55,7 +55,7 @@ export async function runCheck(input: CheckOptions = {}, hooks: CheckHooks = {})
   const options = resolveCheckOptions(input);
   const selected = selectCases(CATALOGUE, options.only, options.exclude);
   const parsed = options.target === undefined ? undefined : parseTarget(options.target);
-  const capabilities = probeCapabilities();
+  const capabilities = await probeCapabilities();
   let server: ReferenceServer | undefined;
   try {
     let target: ResolvedTarget;
@@ -111,6 +111,7 @@ export async function runCheck(input: CheckOptions = {}, hooks: CheckHooks = {})
         retries: options.retries,
       },
       platform: { os: platform(), node: process.version, privileged: capabilities.privileged },
+      capabilities,
       ioPath: IO_PATH,
       preflight: {
         rttMs: ('rttMs' in pre ? pre.rttMs : undefined) ?? 0,

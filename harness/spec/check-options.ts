@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { type Problem, throwIfProblems } from '../errors.js';
 
 /** Options of a conformance run, as a caller gives them (all optional). */
@@ -24,6 +25,8 @@ export interface CheckOptions {
   numRuns?: number;
   /** Decide reachable / not before the catalogue (exit 69 when not). @defaultValue true */
   preflight?: boolean;
+  /** Further addresses of the same server (secondary IPs, each interface) for case 4.4. @defaultValue [] */
+  targetAddrs?: readonly string[];
 }
 
 /** Check options with every default applied; frozen. */
@@ -39,6 +42,7 @@ export interface ResolvedCheckOptions {
   readonly retries: number;
   readonly numRuns: number;
   readonly preflight: boolean;
+  readonly targetAddrs: readonly string[];
 }
 
 function intIn(problems: Problem[], path: string, value: number | undefined, min: number, max: number): void {
@@ -66,6 +70,11 @@ export function resolveCheckOptions(options: CheckOptions = {}): ResolvedCheckOp
   if (options.reportDir !== undefined && options.reportDir.trim() === '') {
     problems.push({ path: '--report-dir', message: 'must be a directory path, got an empty string' });
   }
+  for (const a of options.targetAddrs ?? []) {
+    if (isIP(a.split('%')[0] ?? '') === 0) {
+      problems.push({ path: '--target-addrs', message: `must be IP addresses, got '${a}'` });
+    }
+  }
   throwIfProblems(problems);
   return Object.freeze({
     target: options.target,
@@ -79,5 +88,6 @@ export function resolveCheckOptions(options: CheckOptions = {}): ResolvedCheckOp
     retries: options.retries ?? 2,
     numRuns: options.numRuns ?? 200,
     preflight: options.preflight ?? true,
+    targetAddrs: Object.freeze([...(options.targetAddrs ?? [])]),
   });
 }
