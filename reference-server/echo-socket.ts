@@ -75,10 +75,14 @@ export function bindEchoSocket(core: EchoCore, address: string, port: number): P
     }
   };
 
+  // Set once bound: a datagram from our own port number is almost always another echo server on the
+  // same port answering us, the start of an echo<->echo loop on a non-standard port.
+  let ownPort = -1;
+
   const onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
     stats.received++;
     stats.bytesIn += msg.length;
-    if (refused[rinfo.port] === 1) {
+    if (refused[rinfo.port] === 1 || rinfo.port === ownPort) {
       stats.droppedByPolicy++;
       return;
     }
@@ -141,6 +145,7 @@ export function bindEchoSocket(core: EchoCore, address: string, port: number): P
       state = 'open';
       const bound = socket.address().port;
       endpoint = formatEndpoint(address, bound);
+      ownPort = bound;
       resolve({ address, port: bound, close });
     });
     try {

@@ -337,6 +337,26 @@ describe('reference server loop protection', () => {
     }
   });
 
+  it('refuses datagrams from its own port number (another echo server on the same port)', async () => {
+    const server = await startReferenceServer({ port: 0, bind: ['127.0.0.1'] });
+    // Another address of lo may use the same port number: that is the peer echo server of a loop.
+    const twin = await bindSocket('udp4', '127.0.0.5', server.port);
+    try {
+      const replies = await exchange(
+        twin,
+        Buffer.from('6563686f', 'hex'),
+        server.port,
+        '127.0.0.1',
+        SILENCE_MS,
+      );
+      expect(replies).to.have.length(0);
+      expect(server.stats()).to.include({ received: 1, echoed: 0, droppedByPolicy: 1 });
+    } finally {
+      await closeSocket(twin);
+      await server.close();
+    }
+  });
+
   it('refuses a configured loop port without needing privilege', async () => {
     const refusedClient = await bindSocket('udp4', '127.0.0.1');
     const otherClient = await bindSocket('udp4', '127.0.0.1');

@@ -10,7 +10,7 @@ const MAIN = fileURLToPath(new URL('../harness/cli/main.js', import.meta.url));
 const WAIT_MS = 5000;
 
 const LISTENING =
-  /^echolot serve: listening on udp port (\d+) at (.+) \(loop protection: source ports ([\d,]+)\)$/;
+  /^echolot serve: listening on udp port (\d+) at (.+) \(loop protection: source ports ([\d,]+) and the server's own port\)$/;
 const SUMMARY =
   /^echolot serve: stopped; received (\d+), echoed (\d+), dropped by policy (\d+), dropped \(queue full\) (\d+), errors (\d+)$/;
 

@@ -96,7 +96,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     try {
       process.stdout.write(
         `echolot serve: listening on udp port ${server.port} at ${server.addresses().join(', ')} ` +
-          `(loop protection: source ports ${resolved.loopPorts.join(',')})\n`,
+          `(loop protection: source ports ${resolved.loopPorts.join(',')} and the server's own port)\n`,
       );
       await signal.received;
     } finally {
