@@ -6,11 +6,11 @@ import { join } from 'node:path';
 /** Where the compiled conformance specs live (dist/suites/conformance). */
 export const CONFORMANCE_DIR = fileURLToPath(new URL('../../suites/conformance/', import.meta.url));
 
-/** The spec files of a suite directory, sorted so catalogue sections run in order. */
+/** The spec files of a suite directory, sorted numerically so catalogue sections run in order (2 before 10). */
 export function specFiles(dir: string): string[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.spec.js'))
-    .sort()
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
     .map((f) => join(dir, f));
 }
 
