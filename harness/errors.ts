@@ -10,6 +10,8 @@ export const ERROR_CATALOGUE = {
   ERR_ECHOLOT_RESOLVE: 69,
   /** The target does not answer at preflight. */
   ERR_ECHOLOT_UNREACHABLE: 69,
+  /** An expectations file that is missing or malformed (names the file, the field, the rule and the value). */
+  ERR_ECHOLOT_EXPECTATIONS: 64,
   /** A server socket could not be bound (address in use, address not local). */
   ERR_ECHOLOT_BIND: 69,
   /** A server socket could not be bound for lack of privilege (ports below 1024). */

@@ -10,3 +10,14 @@ export { comparePayloads, type PayloadComparison } from './results/evidence.js';
 export { renderSummaryJson } from './reporters/summary-json.js';
 export { HarnessError, ERROR_CATALOGUE, type ErrorCode } from './errors.js';
 export { ECHOLOT_VERSION } from './version.js';
+export { renderJunit } from './reporters/junit.js';
+export { decideExit, classify, type CaseExpectation, type ExitFlags } from './results/exit-decision.js';
+export {
+  parseExpectations,
+  loadExpectations,
+  updateExpectations,
+  renderExpectations,
+  type Expectations,
+  type ExpectationEntry,
+} from './results/expectations.js';
+export { probeCapabilities, type Capabilities } from './runner/capabilities.js';

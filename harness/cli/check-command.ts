@@ -1,5 +1,11 @@
 import { runCheck } from '../runner/run-check.js';
-import { renderCaseLine, renderRunHeader, renderSummary, type ConsoleStyle } from '../reporters/console.js';
+import {
+  renderCaseLine,
+  renderExpectationsUpdate,
+  renderRunHeader,
+  renderSummary,
+  type ConsoleStyle,
+} from '../reporters/console.js';
 import { CATALOGUE } from '../results/catalogue.js';
 import { selectCases } from '../spec/selection.js';
 import { parseCommandArgs, parseIntegerOption, stringList } from './args.js';
@@ -27,13 +33,23 @@ Options:
   --json               print summary.json to stdout instead of the console summary
   --no-preflight       run the cases even when the target does not answer the preflight
   --target-addrs ADDRS further addresses of the same server (secondary IPs, other interfaces) for case 4.4
+  --expectations FILE  judge the run against an expectations file (docs/ci.md): an expected FAIL exits 0,
+                       an unexpected FAIL exits 1; cases the file does not list may be anything but FAIL/ERROR
+  --update-expectations FILE
+                       write (merge) FILE from this run: FAIL and NON-STRICT verdicts are recorded under
+                       this target, bug links and conditions of entries that still apply are kept
+  --fail-on-unexpected-pass
+                       exit 2 when a case passes that the expectations say fails (stale expectations)
   -h, --help           this help
 
 Verdicts: PASS, FLAKY (passed after a timeout retry), INFO (a finding), NON-STRICT (a SHOULD is not
 met), UNSUPPORTED (cannot run here; says why), FAIL (a MUST is violated), ERROR (the harness failed).
 
-Exit codes: 0 no FAIL or ERROR, 1 a case FAILed, 64 usage error or empty selection,
-69 target unreachable at preflight or name does not resolve, 70 harness error (a case ERRORed).
+Exit codes: 0 all results as expected (no FAIL or ERROR, or only the ones the expectations file
+expects), 1 an unexpected FAIL, 2 an unexpected pass with --fail-on-unexpected-pass,
+64 usage error, empty selection, or a missing or malformed expectations file,
+69 target unreachable at preflight or name does not resolve, 70 harness error (an unexpected ERROR).
+Every run writes reports/<run-id>/summary.json (CTRF), junit.xml and mochawesome.html.
 `;
 
 /** `echolot check`: parses options, runs the catalogue, prints progress and the summary, returns the exit code. */
@@ -52,6 +68,9 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
     json: { type: 'boolean' },
     'no-preflight': { type: 'boolean' },
     'target-addrs': { type: 'string', multiple: true },
+    expectations: { type: 'string' },
+    'update-expectations': { type: 'string' },
+    'fail-on-unexpected-pass': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values['help']) {
@@ -106,6 +125,11 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
         ? {}
         : { retries: parseIntegerOption('--retries', str('retries') as string, 0, 10) }),
       ...(str('report-dir') === undefined ? {} : { reportDir: str('report-dir') as string }),
+      ...(str('expectations') === undefined ? {} : { expectations: str('expectations') as string }),
+      ...(str('update-expectations') === undefined
+        ? {}
+        : { updateExpectations: str('update-expectations') as string }),
+      failOnUnexpectedPass: values['fail-on-unexpected-pass'] === true,
     },
     {
       onStart: (info, selected) => out(renderRunHeader(info, selected)),
@@ -115,7 +139,10 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
   out(renderSummary(run.summary, style));
   const rel = (p: string): string =>
     relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p);
-  out(`reports: ${rel(run.files.mochawesomeHtml)}\n         ${rel(run.files.summaryJson)}\n`);
+  out(
+    `reports: ${rel(run.files.mochawesomeHtml)}\n         ${rel(run.files.summaryJson)}\n         ${rel(run.files.junitXml)}\n`,
+  );
+  if (run.expectationsUpdate) out(renderExpectationsUpdate(run.expectationsUpdate));
   if (json) {
     process.stdout.write(await readFile(run.files.summaryJson, 'utf8'));
   }

@@ -1,6 +1,8 @@
 import type { CaseDefinition } from '../results/catalogue.js';
 import type { CaseResult } from '../results/case-result.js';
-import type { RunInfo, Summary } from '../results/summary.js';
+import type { CaseExpectation, ExpectationStatus } from '../results/exit-decision.js';
+import type { ExpectationChange } from '../results/expectations.js';
+import { caseExpectations, type RunInfo, type Summary } from '../results/summary.js';
 import { VERDICTS, type Verdict } from '../results/verdict.js';
 import { formatEndpoint } from '../spec/target.js';
 
@@ -36,24 +38,115 @@ export function renderCaseLine(result: CaseResult, style: ConsoleStyle): string 
   return `  ${paint(style, result.verdict, result.verdict.padEnd(11))} ${result.id.padEnd(5)} ${result.message} (${result.durationMs} ms)\n`;
 }
 
-/** The closing summary: counts by verdict, the cases that need attention, the exit code. */
+const UNEXPECTED_LABEL: Readonly<Record<Exclude<ExpectationStatus, 'expected'>, string>> = {
+  'unexpected-fail': 'unexpected FAIL',
+  'unexpected-error': 'unexpected ERROR',
+  'unexpected-pass': 'unexpected pass',
+};
+
+/** What was expected of a case, in words: a listed case's verdicts, or the rule for unlisted ones. */
+const expectedText = (e: CaseExpectation): string =>
+  e.from === 'unlisted'
+    ? 'not listed (anything but FAIL or ERROR expected)'
+    : `expected ${e.expected.join('/')}`;
+
+/** Why the run exits as it does, naming the cases that decided it. */
+function exitReason(summary: Summary, judged: readonly CaseExpectation[]): string {
+  const ids = (status: ExpectationStatus): string[] =>
+    judged.filter((e) => e.status === status).map((e) => e.id);
+  const withFile = summary.expectations?.file !== undefined;
+  switch (summary.exitCode) {
+    case 1:
+      return `${withFile ? 'unexpected FAIL' : 'FAIL'}: ${ids('unexpected-fail').join(', ')}`;
+    case 70:
+      return `${withFile ? 'unexpected ERROR' : 'ERROR'}: ${ids('unexpected-error').join(', ')}`;
+    case 2:
+      return `unexpected pass with --fail-on-unexpected-pass: ${ids('unexpected-pass').join(', ')}`;
+    default: {
+      const stale = ids('unexpected-pass');
+      return stale.length > 0
+        ? `all failures expected; unexpected pass (not gated without --fail-on-unexpected-pass): ${stale.join(', ')}`
+        : withFile
+          ? 'all results as expected'
+          : 'no FAIL or ERROR';
+    }
+  }
+}
+
+/**
+ * The closing summary: counts by verdict, the cases that need attention (marked expected or
+ * UNEXPECTED when an expectations file is used), the unexpected results by kind, and the exit code
+ * with the cases that decided it.
+ */
 export function renderSummary(summary: Summary, style: ConsoleStyle): string {
   const counts = VERDICTS.filter((v) => summary.counts[v] > 0)
     .map((v) => paint(style, v, `${summary.counts[v]} ${v}`))
     .join(', ');
-  const attention = summary.cases.filter((c) => c.verdict !== 'PASS');
+  const judged = caseExpectations(summary);
+  const byId = new Map(judged.map((e) => [e.id, e]));
+  const file = summary.expectations?.file;
+  const attention = summary.cases.filter((c) => c.verdict !== 'PASS' || byId.get(c.id)?.unexpected === true);
   const lines = [
     '',
     `${summary.total} case${summary.total === 1 ? '' : 's'}: ${counts} in ${(summary.run.durationMs / 1000).toFixed(1)} s`,
   ];
+  if (file !== undefined) {
+    const key = summary.expectations?.targetKey;
+    lines.push(
+      `expectations: ${file} (${key === undefined ? 'no entries for this target, default section and unlisted rule only' : `target ${key}`})`,
+    );
+  }
   if (attention.length > 0) {
     lines.push('');
     const width = Math.max(...attention.map((c) => c.verdict.length));
-    for (const c of attention)
+    for (const c of attention) {
+      const e = byId.get(c.id);
+      const mark =
+        file === undefined || !e
+          ? ''
+          : e.unexpected
+            ? `  [UNEXPECTED, ${expectedText(e)}]`
+            : `  [expected${e.bug ? `, ${e.bug}` : ''}]`;
       lines.push(
-        `  ${paint(style, c.verdict, c.verdict.padEnd(width))}  ${c.id.padEnd(5)} ${c.title}: ${c.message}`,
+        `  ${paint(style, c.verdict, c.verdict.padEnd(width))}  ${c.id.padEnd(5)} ${c.title}: ${c.message}${mark}`,
       );
+    }
   }
-  lines.push('', `exit code ${summary.exitCode}`);
+  if (file !== undefined) {
+    for (const [status, label] of Object.entries(UNEXPECTED_LABEL)) {
+      const found = judged.filter((e) => e.status === status);
+      if (found.length === 0) continue;
+      lines.push('', `${label} (${found.length}):`);
+      for (const e of found) {
+        const title = summary.cases.find((c) => c.id === e.id)?.title ?? '';
+        lines.push(`  ${e.id} ${title}: ${e.verdict}, ${expectedText(e)}${e.bug ? ` (${e.bug})` : ''}`);
+      }
+    }
+  }
+  lines.push('', `exit code ${summary.exitCode}: ${exitReason(summary, judged)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** What --update-expectations changed in the file, one line per case. */
+export function renderExpectationsUpdate(update: {
+  readonly file: string;
+  readonly targetKey: string;
+  readonly changes: readonly ExpectationChange[];
+}): string {
+  const n = update.changes.length;
+  const lines = [
+    `expectations: wrote ${update.file} (target ${update.targetKey}): ${n === 0 ? 'no changes' : `${n} change${n === 1 ? '' : 's'}`}`,
+  ];
+  for (const c of update.changes) {
+    const before = c.before?.join('/') ?? '';
+    const after = c.after?.join('/') ?? '';
+    lines.push(
+      c.kind === 'added'
+        ? `  added    ${c.id.padEnd(5)} expected ${after}`
+        : c.kind === 'changed'
+          ? `  changed  ${c.id.padEnd(5)} expected ${before} -> ${after}`
+          : `  removed  ${c.id.padEnd(5)} was expected ${before}, now ${c.verdict}`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }

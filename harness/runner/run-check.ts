@@ -11,6 +11,14 @@ import { resolveCheckOptions, type CheckOptions } from '../spec/check-options.js
 import { selectCases } from '../spec/selection.js';
 import { parseTarget, resolveTarget, type ResolvedTarget } from '../spec/target.js';
 import { renderSummaryJson } from '../reporters/summary-json.js';
+import { renderJunit } from '../reporters/junit.js';
+import {
+  loadExpectations,
+  updateExpectations,
+  writeExpectations,
+  type Expectations,
+  type ExpectationChange,
+} from '../results/expectations.js';
 import { ECHOLOT_VERSION } from '../version.js';
 import { clearActiveRun, setActiveRun } from './active-run.js';
 import { probeCapabilities } from './capabilities.js';
@@ -35,8 +43,15 @@ export interface CheckRun {
   /** Files written into reportDir, by kind. */
   readonly files: {
     readonly summaryJson: string;
+    readonly junitXml: string;
     readonly mochawesomeHtml: string;
     readonly mochawesomeJson: string;
+  };
+  /** What --update-expectations wrote: the file, the target key and the changes (absent without the option). */
+  readonly expectationsUpdate?: {
+    readonly file: string;
+    readonly targetKey: string;
+    readonly changes: readonly ExpectationChange[];
   };
 }
 
@@ -54,6 +69,18 @@ const CASE_TIMEOUT_MS = 180_000;
 export async function runCheck(input: CheckOptions = {}, hooks: CheckHooks = {}): Promise<CheckRun> {
   const options = resolveCheckOptions(input);
   const selected = selectCases(CATALOGUE, options.only, options.exclude);
+  // Both files are read before anything runs: a malformed file is a usage error, not a wasted run.
+  const expectations =
+    options.expectations === undefined
+      ? undefined
+      : await loadExpectations(options.expectations, '--expectations');
+  const toUpdate =
+    options.updateExpectations === undefined
+      ? undefined
+      : {
+          file: options.updateExpectations,
+          existing: await loadExpectations(options.updateExpectations, '--update-expectations', true),
+        };
   const parsed = options.target === undefined ? undefined : parseTarget(options.target);
   const capabilities = await probeCapabilities();
   let server: ReferenceServer | undefined;
@@ -138,14 +165,36 @@ export async function runCheck(input: CheckOptions = {}, hooks: CheckHooks = {})
       clearActiveRun();
     }
 
-    const summary = summarize(runInfo(new Date()), selected, collector.results());
+    const info = runInfo(new Date());
+    const results = collector.results();
+    let update: CheckRun['expectationsUpdate'];
+    let judgeBy: { expectations: Expectations | undefined; file: string } | undefined =
+      expectations && options.expectations !== undefined
+        ? { expectations, file: options.expectations }
+        : undefined;
+    if (toUpdate) {
+      // The verdicts of this run, ERROR for a selected case that recorded none (as summarize does).
+      const verdicts = summarize(info, selected, results).cases;
+      const merged = updateExpectations(toUpdate.existing, info, verdicts);
+      await writeExpectations(toUpdate.file, merged.expectations);
+      update = { file: toUpdate.file, targetKey: merged.key, changes: merged.changes };
+      // Without --expectations the run is judged by the file just written: only an ERROR is left unexpected.
+      judgeBy ??= { expectations: merged.expectations, file: toUpdate.file };
+    }
+    const summary = summarize(info, selected, results, {
+      ...(judgeBy?.expectations ? { expectations: judgeBy.expectations } : {}),
+      ...(judgeBy ? { file: judgeBy.file } : {}),
+      failOnUnexpectedPass: options.failOnUnexpectedPass,
+    });
     const files = {
       summaryJson: join(reportDir, 'summary.json'),
+      junitXml: join(reportDir, 'junit.xml'),
       mochawesomeHtml: join(reportDir, 'mochawesome.html'),
       mochawesomeJson: join(reportDir, 'mochawesome.json'),
     };
     await writeFile(files.summaryJson, renderSummaryJson(summary));
-    return { summary, reportDir, files };
+    await writeFile(files.junitXml, renderJunit(summary));
+    return { summary, reportDir, files, ...(update ? { expectationsUpdate: update } : {}) };
   } finally {
     await server?.close();
   }

@@ -27,6 +27,12 @@ export interface CheckOptions {
   preflight?: boolean;
   /** Further addresses of the same server (secondary IPs, each interface) for case 4.4. @defaultValue [] */
   targetAddrs?: readonly string[];
+  /** Expectations file to judge the run against (docs/ci.md); absent = any FAIL or ERROR is unexpected. */
+  expectations?: string;
+  /** Expectations file to write (merge) from this run's results; created when missing. */
+  updateExpectations?: string;
+  /** Exit 2 when a case passes that the expectations say fails (stale expectations). @defaultValue false */
+  failOnUnexpectedPass?: boolean;
 }
 
 /** Check options with every default applied; frozen. */
@@ -43,6 +49,9 @@ export interface ResolvedCheckOptions {
   readonly numRuns: number;
   readonly preflight: boolean;
   readonly targetAddrs: readonly string[];
+  readonly expectations: string | undefined;
+  readonly updateExpectations: string | undefined;
+  readonly failOnUnexpectedPass: boolean;
 }
 
 function intIn(problems: Problem[], path: string, value: number | undefined, min: number, max: number): void {
@@ -75,6 +84,20 @@ export function resolveCheckOptions(options: CheckOptions = {}): ResolvedCheckOp
       problems.push({ path: '--target-addrs', message: `must be IP addresses, got '${a}'` });
     }
   }
+  for (const [option, file] of [
+    ['--expectations', options.expectations],
+    ['--update-expectations', options.updateExpectations],
+  ] as const) {
+    if (file !== undefined && file.trim() === '') {
+      problems.push({ path: option, message: 'must be a file path, got an empty string' });
+    }
+  }
+  if (options.failOnUnexpectedPass === true && options.expectations === undefined) {
+    problems.push({
+      path: '--fail-on-unexpected-pass',
+      message: 'needs --expectations FILE (an unexpected pass is judged against a file)',
+    });
+  }
   throwIfProblems(problems);
   return Object.freeze({
     target: options.target,
@@ -89,5 +112,8 @@ export function resolveCheckOptions(options: CheckOptions = {}): ResolvedCheckOp
     numRuns: options.numRuns ?? 200,
     preflight: options.preflight ?? true,
     targetAddrs: Object.freeze([...(options.targetAddrs ?? [])]),
+    expectations: options.expectations,
+    updateExpectations: options.updateExpectations,
+    failOnUnexpectedPass: options.failOnUnexpectedPass ?? false,
   });
 }

@@ -1,12 +1,15 @@
+import { isIP } from 'node:net';
 import pLimit from 'p-limit';
 import { nonce } from '../../harness/probes/payloads.js';
 import { dualExchange } from '../../harness/probes/dual-exchange.js';
-import { exchangeEvidence } from '../../harness/probes/exchange.js';
+import { exchangeEvidence, noReplyPhrase } from '../../harness/probes/exchange.js';
 import type { ActiveRun } from '../../harness/runner/active-run.js';
 import { formatEndpoint } from '../../harness/spec/target.js';
 import { EchoClient } from '../../harness/net/echo-client.js';
 import { comparePayloads } from '../../harness/results/evidence.js';
 import { isLoopback, normalizeAddress } from '../../harness/runner/capabilities.js';
+import { EMBEDDED_BIND_V4 } from '../../harness/runner/embedded-server.js';
+import { exchangeOnce } from '../../harness/probes/exchange.js';
 import { conformanceCase, info, met, unsupported, violated } from '../support/case.js';
 import { judgeBytes, request } from '../support/request.js';
 
@@ -18,9 +21,9 @@ const MANY_CLIENTS = 200;
 
 const tag = (id: string) => (): Buffer => Buffer.from(`echolot ${id} ${nonce()}`, 'latin1');
 
-/** What sending to one 127/8 alias showed: the reply's source address, or why there was none. */
-interface AliasProbe {
-  readonly alias: string;
+/** What sending to one address of the server showed: the reply's source address, or why there was none. */
+interface AddressProbe {
+  readonly address: string;
   readonly from?: string;
   readonly why?: string;
   readonly damage?: string;
@@ -28,18 +31,19 @@ interface AliasProbe {
   readonly evidence: Record<string, unknown>;
 }
 
-/** Sends to one alias from a connected and an unconnected socket; ICMP port-unreachable answers "not served" at once. */
-async function probeAlias(run: ActiveRun, alias: string): Promise<AliasProbe> {
-  const to = { address: alias, port: run.target.port };
+/** Sends to one address from a connected and an unconnected socket; ICMP port-unreachable answers "not served" at once. */
+async function probeAddress(run: ActiveRun, address: string, id: string): Promise<AddressProbe> {
+  const to = { address, port: run.target.port };
+  const family = isIP(address.split('%')[0] ?? '') === 6 ? 'IPv6' : 'IPv4';
   for (let attempt = 1; ; attempt++) {
-    const payload = tag('4.3')();
-    const o = await dualExchange(to, 'IPv4', payload, run.options.timeoutMs);
-    const base = { to: formatEndpoint(alias, to.port), sentLength: payload.length, attempts: attempt };
+    const payload = tag(id)();
+    const o = await dualExchange(to, family, payload, run.options.timeoutMs);
+    const base = { to: formatEndpoint(address, to.port), sentLength: payload.length, attempts: attempt };
     if (o.kind === 'reply') {
       const from = normalizeAddress(o.reply.from.address);
       const cmp = comparePayloads(payload, o.reply.data);
       return {
-        alias,
+        address,
         from,
         attempts: attempt,
         ...(cmp.equal ? {} : { damage: cmp.summary }),
@@ -54,14 +58,34 @@ async function probeAlias(run: ActiveRun, alias: string): Promise<AliasProbe> {
     }
     if (o.kind === 'fault') {
       const why = o.fault.errno === 'ECONNREFUSED' ? 'ICMP port unreachable' : o.fault.errno;
-      return { alias, why, attempts: attempt, evidence: { ...base, fault: why } };
+      return { address, why, attempts: attempt, evidence: { ...base, fault: why } };
     }
     if (attempt > run.options.retries) {
       const why = `no reply within ${run.options.timeoutMs} ms after ${attempt} attempts`;
-      return { alias, why, attempts: attempt, evidence: { ...base, timedOut: true } };
+      return { address, why, attempts: attempt, evidence: { ...base, timedOut: true } };
     }
   }
 }
+
+/** The addresses case 4.4 checks: --target-addrs, or for the embedded default every other address it binds. */
+function furtherAddresses(run: ActiveRun): { addresses: readonly string[]; origin: string } | undefined {
+  if (run.options.targetAddrs.length > 0) {
+    return { addresses: run.options.targetAddrs, origin: '--target-addrs' };
+  }
+  if (!run.embedded) return undefined;
+  const caps = run.capabilities;
+  const bound = caps.linux ? [...EMBEDDED_BIND_V4] : ['127.0.0.1'];
+  if (caps.ipv6Loopback) bound.push('::1');
+  const target = normalizeAddress(run.target.address);
+  return {
+    addresses: bound.filter((a) => a !== target),
+    origin: 'the addresses the embedded reference server binds',
+  };
+}
+
+/** Client sockets of case 4.6, and requests each sends in turn. */
+const PORT_CLIENTS = 4;
+const REQUESTS_PER_CLIENT = 3;
 
 describe('4 Addressing', () => {
   conformanceCase('4.1', async (run) => {
@@ -79,6 +103,36 @@ describe('4 Addressing', () => {
     return met(`the reply came from ${from}, the address the request was sent to`, evidence, r.attempts);
   });
 
+  conformanceCase('4.2', async (run) => {
+    const r = await request(run, tag('4.2'), { connected: true });
+    if (r.reply) {
+      const bytes = judgeBytes(run, r);
+      if (bytes.status !== 'met') return bytes;
+      return met(`the connected socket received the reply: ${bytes.message}`, bytes.evidence, r.attempts);
+    }
+    const evidence: Record<string, unknown> = { connected: exchangeEvidence(r) };
+    if (r.fault) {
+      return violated(`the connected socket got ${r.fault.errno} instead of a reply`, evidence, r.attempts);
+    }
+    // Say where the replies go: an unconnected socket also sees those from another address or port.
+    const loose = await exchangeOnce({
+      to: { address: run.target.address, port: run.target.port },
+      family: run.target.family,
+      payload: tag('4.2')(),
+      timeoutMs: run.options.timeoutMs,
+    });
+    evidence['unconnected'] = exchangeEvidence(loose);
+    const sentTo = formatEndpoint(run.target.address, run.target.port);
+    const seen = loose.reply
+      ? `; an unconnected socket got its reply from ${formatEndpoint(loose.reply.from.address, loose.reply.from.port)} instead of ${sentTo}, which the kernel drops on a connected socket`
+      : '';
+    return violated(
+      `${noReplyPhrase(r, run.options.timeoutMs)} on a socket connected to ${sentTo}${seen}`,
+      evidence,
+      r.attempts,
+    );
+  });
+
   conformanceCase('4.3', async (run) => {
     const caps = run.capabilities;
     if (!caps.linux) return unsupported(`127/8 aliases are a Linux feature; this is ${caps.os}`);
@@ -88,14 +142,14 @@ describe('4 Addressing', () => {
       return unsupported(`the target ${target} is not on this host, so its 127/8 aliases cannot be reached`);
     }
     const aliases = LOOPBACK_ALIASES.filter((a) => a !== target);
-    const probes = await Promise.all(aliases.map((address) => probeAlias(run, address)));
-    const evidence = Object.fromEntries(probes.map((p) => [p.alias, p.evidence]));
+    const probes = await Promise.all(aliases.map((address) => probeAddress(run, address, '4.3')));
+    const evidence = Object.fromEntries(probes.map((p) => [p.address, p.evidence]));
     const attempts = Math.max(...probes.map((p) => p.attempts));
-    const wrong = probes.filter((p) => p.from !== undefined && p.from !== p.alias);
-    const served = probes.filter((p) => p.from === p.alias);
-    const unserved = probes.filter((p) => p.from === undefined).map((p) => `${p.alias} (${p.why})`);
+    const wrong = probes.filter((p) => p.from !== undefined && p.from !== p.address);
+    const served = probes.filter((p) => p.from === p.address);
+    const unserved = probes.filter((p) => p.from === undefined).map((p) => `${p.address} (${p.why})`);
     if (wrong.length > 0) {
-      const list = wrong.map((p) => `sent to ${p.alias}, answered from ${p.from}`).join('; ');
+      const list = wrong.map((p) => `sent to ${p.address}, answered from ${p.from}`).join('; ');
       return violated(`reply from the wrong address: ${list}`, evidence, attempts);
     }
     if (served.length === 0) {
@@ -105,9 +159,44 @@ describe('4 Addressing', () => {
       );
     }
     const damaged = served.find((p) => p.damage !== undefined);
-    if (damaged) return violated(`reply via ${damaged.alias}: ${damaged.damage}`, evidence, attempts);
+    if (damaged) return violated(`reply via ${damaged.address}: ${damaged.damage}`, evidence, attempts);
     const note = unserved.length ? `; not served, nothing misaddressed: ${unserved.join(', ')}` : '';
-    return met(`answered from ${served.map((p) => p.alias).join(' and ')}${note}`, evidence, attempts);
+    return met(`answered from ${served.map((p) => p.address).join(' and ')}${note}`, evidence, attempts);
+  });
+
+  conformanceCase('4.4', async (run) => {
+    const further = furtherAddresses(run);
+    if (!further) {
+      return unsupported(
+        'give --target-addrs ADDR,... (the further addresses of the same server: secondary IPs, other interfaces) to check them',
+      );
+    }
+    if (further.addresses.length === 0)
+      return unsupported(`${further.origin}: no address besides the target`);
+    const probes = await Promise.all(further.addresses.map((a) => probeAddress(run, a, '4.4')));
+    const evidence = {
+      origin: further.origin,
+      ...Object.fromEntries(probes.map((p) => [p.address, p.evidence])),
+    };
+    const attempts = Math.max(...probes.map((p) => p.attempts));
+    const wrong = probes.filter((p) => p.from !== undefined && p.from !== normalizeAddress(p.address));
+    if (wrong.length > 0) {
+      const list = wrong.map((p) => `sent to ${p.address}, answered from ${p.from}`).join('; ');
+      return violated(`reply from the wrong address: ${list}`, evidence, attempts);
+    }
+    // The caller named these as the server's addresses, so one that answers nothing is a finding too.
+    const unserved = probes.filter((p) => p.from === undefined);
+    if (unserved.length > 0) {
+      const list = unserved.map((p) => `${p.address} (${p.why})`).join(', ');
+      return violated(`no reply on ${list}`, evidence, attempts);
+    }
+    const damaged = probes.find((p) => p.damage !== undefined);
+    if (damaged) return violated(`reply via ${damaged.address}: ${damaged.damage}`, evidence, attempts);
+    return met(
+      `each of ${probes.map((p) => p.address).join(', ')} (${further.origin}) answered from itself`,
+      evidence,
+      attempts,
+    );
   });
 
   conformanceCase('4.5', async (run) => {
@@ -177,5 +266,83 @@ describe('4 Addressing', () => {
     } finally {
       await Promise.all(clients.map((c) => c.close()));
     }
+  });
+  conformanceCase('4.6', async (run) => {
+    const to = { address: run.target.address, port: run.target.port };
+    const rows: { client: number; request: number; replyPorts: number[]; attempts: number }[] = [];
+    let stoppedEarly = '';
+    // One client at a time, so servers that mix up concurrent clients do not blur this case.
+    outer: for (let c = 0; c < PORT_CLIENTS; c++) {
+      const client = await EchoClient.open({ family: run.target.family });
+      try {
+        const port = client.local().port;
+        for (let k = 1; k <= REQUESTS_PER_CLIENT; k++) {
+          let matched = false;
+          const replyPorts: number[] = [];
+          let attempt = 1;
+          // The socket is the identity under test, so retries reuse it with a fresh nonce.
+          for (; attempt <= run.options.retries + 1 && !matched; attempt++) {
+            const payload = Buffer.from(`echolot 4.6 ${port} ${k} ${nonce()}`, 'latin1');
+            await client.send(payload, to);
+            const deadline = Date.now() + run.options.timeoutMs;
+            // Every datagram counts for its source port; only the matching one ends the wait.
+            while (!matched) {
+              const o = await client.receive(deadline - Date.now());
+              if (o.kind !== 'datagram') break;
+              replyPorts.push(o.datagram.from.port);
+              matched = o.datagram.data.equals(payload);
+            }
+          }
+          rows.push({ client: port, request: k, replyPorts, attempts: attempt - 1 });
+          if (!matched) {
+            stoppedEarly = `client port ${port} request ${k}: no matching reply within ${run.options.timeoutMs} ms after ${attempt - 1} attempts`;
+            break outer;
+          }
+        }
+      } finally {
+        await client.close();
+      }
+    }
+    const ports = [...new Set(rows.flatMap((r) => r.replyPorts))];
+    const attempts = Math.max(1, ...rows.map((r) => r.attempts));
+    const evidence = {
+      targetPort: run.target.port,
+      replySourcePorts: ports,
+      requests: rows.map((r) => ({
+        client: r.client,
+        request: r.request,
+        replyPorts: r.replyPorts,
+        attempts: r.attempts,
+      })),
+      ...(stoppedEarly ? { stoppedEarly } : {}),
+    };
+    const wrong = rows.filter((r) => r.replyPorts.some((p) => p !== run.target.port));
+    if (wrong.length > 0) {
+      const list = wrong
+        .slice(0, 4)
+        .map(
+          (r) =>
+            `client ${r.client} request ${r.request} answered from port ${r.replyPorts.filter((p) => p !== run.target.port).join(',')}`,
+        )
+        .join('; ');
+      return violated(
+        `replies came from ${ports.length} ports (${ports.join(', ')}), not only from ${run.target.port}: ${list}`,
+        evidence,
+        attempts,
+      );
+    }
+    const answered = rows.filter((r) => r.replyPorts.length > 0).length;
+    if (answered < 2) {
+      return unsupported(
+        `too few replies to compare source ports (${stoppedEarly || `${answered} answered`})`,
+        evidence,
+      );
+    }
+    const note = stoppedEarly ? `; stopped early: ${stoppedEarly}` : '';
+    return met(
+      `${answered} replies to ${new Set(rows.map((r) => r.client)).size} client sockets all came from port ${run.target.port}${note}`,
+      evidence,
+      attempts,
+    );
   });
 });

@@ -22,12 +22,39 @@ export const SECTION_2: readonly CaseDefinition[] = [
     section,
   },
   {
+    id: '2.3',
+    title: 'invalid UTF-8 comes back unchanged',
+    klass: 'MUST',
+    requirement:
+      'Byte sequences that are not valid UTF-8 (0xff 0xfe, lone continuation bytes, overlong forms, surrogates) come back byte for byte (no string re-encoding).',
+    source: 'RFC 862',
+    section,
+  },
+  {
+    id: '2.4',
+    title: 'CR, LF, CRLF and trailing spaces come back unchanged',
+    klass: 'MUST',
+    requirement:
+      'CR, LF, CRLF, trailing spaces and a missing final newline come back as sent: nothing is normalised, trimmed or appended.',
+    source: 'RFC 862',
+    section,
+  },
+  {
     id: '2.5',
     title: 'property: every payload up to the platform maximum comes back unchanged',
     klass: 'MUST',
     requirement:
       'For every payload p of any length up to the platform maximum, echo(p) == p (fast-check; sizes biased to the boundaries of section 3).',
     source: 'RFC 862',
+    section,
+  },
+  {
+    id: '2.6',
+    title: 'property: at most one reply, never longer than the request',
+    klass: 'MUST',
+    requirement:
+      'For every payload, at most one reply arrives and it is never longer than the request (amplification <= 1; fast-check).',
+    source: 'RFC 862, CVE-1999-0103 (reflection amplification)',
     section,
   },
 ];

@@ -23,4 +23,24 @@ export const SECTION_3: readonly CaseDefinition[] = [
     source: 'RFC 768, RFC 791',
     section,
   },
+  {
+    id: '3.3',
+    title: '65527 bytes over IPv6 come back unchanged',
+    klass: 'MUST',
+    capability:
+      'an IPv6 address of the server (the target, ::1 for a local target, or a host name with AAAA) and a client that can send 65527-byte datagrams',
+    requirement:
+      'The largest IPv6 UDP payload without jumbograms, 65527 bytes (65535 - 8), is echoed in full.',
+    source: 'RFC 768, RFC 8200',
+    section,
+  },
+  {
+    id: '3.4',
+    title: 'the largest size echoed, by binary search',
+    klass: 'INFO',
+    requirement:
+      "The largest payload the server echoes byte for byte, found by binary search between 0 and the family's maximum.",
+    source: 'RFC 862, RFC 768',
+    section,
+  },
 ];

@@ -14,6 +14,15 @@ export const SECTION_4: readonly CaseDefinition[] = [
     section,
   },
   {
+    id: '4.2',
+    title: 'a connected client receives the reply',
+    klass: 'SHOULD',
+    requirement:
+      'A client whose socket is connected to the target (so the kernel drops datagrams from any other address or port) receives the reply.',
+    source: 'RFC 1122 §4.1.3.5, RFC 2181 §4.1',
+    section,
+  },
+  {
     id: '4.3',
     title: 'requests to 127/8 aliases are answered from those aliases',
     klass: 'SHOULD',
@@ -24,12 +33,31 @@ export const SECTION_4: readonly CaseDefinition[] = [
     section,
   },
   {
+    id: '4.4',
+    title: 'every address given with --target-addrs answers from that address',
+    klass: 'SHOULD',
+    capability: '--target-addrs (for the embedded default: the addresses it binds)',
+    requirement:
+      'A request sent to each further address of the server (secondary IPs, other interfaces) is answered from that same address.',
+    source: 'RFC 1122 §4.1.3.5, RFC 2181 §4.1',
+    section,
+  },
+  {
     id: '4.5',
     title: '200 clients on distinct ephemeral ports each get their own reply',
     klass: 'MUST',
     requirement:
       'Many clients at once (200 sockets on distinct ephemeral ports) each receive exactly their own data.',
     source: 'RFC 862',
+    section,
+  },
+  {
+    id: '4.6',
+    title: 'every reply leaves from the echo port (no per-request or per-client sockets)',
+    klass: 'MUST',
+    requirement:
+      'Several requests from several client sockets (each sending more than once) are all answered from the one port the requests were sent to.',
+    source: 'RFC 862, RFC 768',
     section,
   },
 ];

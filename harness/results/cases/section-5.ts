@@ -14,4 +14,22 @@ export const SECTION_5: readonly CaseDefinition[] = [
     source: 'RFC 862',
     section,
   },
+  {
+    id: '5.2',
+    title: 'no unsolicited datagrams on an idle client socket',
+    klass: 'MUST',
+    requirement:
+      'After its one request has been answered, an idle client socket receives nothing more (no keepalives, strays or late copies).',
+    source: 'RFC 862',
+    section,
+  },
+  {
+    id: '5.3',
+    title: 'reordering within a burst',
+    klass: 'INFO',
+    requirement:
+      'Whether the replies to a burst of numbered datagrams on one socket come back in order, and how far not.',
+    source: 'RFC 768 (UDP does not preserve order)',
+    section,
+  },
 ];

@@ -1,0 +1,67 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { ActiveRun } from '../../harness/runner/active-run.js';
+import { isLoopback } from '../../harness/runner/capabilities.js';
+import { formatEndpoint } from '../../harness/spec/target.js';
+
+/** Where the run's server can be reached over IPv6, or why that is not known. */
+export type Ipv6Address =
+  | {
+      readonly kind: 'known';
+      readonly address: string;
+      /** True when the address is the target itself; false when derived from an IPv4 target (must be confirmed). */
+      readonly isTarget: boolean;
+      /** How the address was found, for the evidence. */
+      readonly how: string;
+    }
+  | { readonly kind: 'unknown'; readonly reason: string };
+
+const AAAA_TIMEOUT_MS = 3000;
+
+/**
+ * The IPv6 address of the server under test: the target when it is IPv6; ::1 for the embedded
+ * default (which binds ::1) or a target on 127/8 or localhost; the AAAA of a host name target.
+ */
+export async function ipv6AddressOf(run: ActiveRun): Promise<Ipv6Address> {
+  const { target, capabilities } = run;
+  if (target.family === 'IPv6')
+    return { kind: 'known', address: target.address, isTarget: true, how: 'the target' };
+  const hint = `check [v6]:${target.port}`;
+  const local = run.embedded || isLoopback(target.address) || target.host.toLowerCase() === 'localhost';
+  if (local) {
+    if (!capabilities.ipv6Loopback) {
+      return { kind: 'unknown', reason: `the target is on loopback but this host has no ::1; ${hint}` };
+    }
+    return {
+      kind: 'known',
+      address: '::1',
+      isTarget: run.embedded,
+      how: run.embedded ? 'the embedded reference server binds ::1' : `${target.address} is loopback, so ::1`,
+    };
+  }
+  if (isIP(target.host.split('%')[0] ?? '') === 0) {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const found = await Promise.race([
+        lookup(target.host, { family: 6 }),
+        new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), AAAA_TIMEOUT_MS);
+        }),
+      ]);
+      if (found) {
+        return {
+          kind: 'known',
+          address: found.address,
+          isTarget: false,
+          how: `AAAA of ${target.host}: ${formatEndpoint(found.address, target.port)}`,
+        };
+      }
+    } catch {
+      // No AAAA record: the reason below says what to do instead.
+    } finally {
+      clearTimeout(timer);
+    }
+    return { kind: 'unknown', reason: `${target.host} has no IPv6 address (AAAA); ${hint}` };
+  }
+  return { kind: 'unknown', reason: `target has no known IPv6 address; ${hint}` };
+}
