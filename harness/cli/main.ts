@@ -8,12 +8,14 @@ const HELP = `echolot ${ECHOLOT_VERSION}: conformance and load tests for UDP ech
 
 Usage:
   echolot check [HOST:PORT] [options]   run the conformance catalogue (no target: the embedded reference server)
+  echolot load [HOST:PORT] [options]    load-test an echo server: latency, rates, loss (no target: the reference server)
   echolot serve [options]               run the reference echo server
   echolot --version                     print the version
   echolot COMMAND --help                options of a command
 
-Exit codes: 0 as expected, 1 unexpected failures, 2 stale expectations, 64 usage error or empty
-selection, 69 target unreachable or unresolvable / cannot bind, 70 internal error, 77 no permission.
+Exit codes: 0 as expected, 1 unexpected failures (load: a threshold breached), 2 stale expectations,
+64 usage error or empty selection, 69 target unreachable or unresolvable / cannot bind, 70 internal error,
+74 a report cannot be written, 77 no permission.
 `;
 
 /** Runs one command and maps every error to a one-line message and a documented exit code. */
@@ -24,6 +26,9 @@ async function main(argv: readonly string[]): Promise<number> {
       return checkCommand(rest);
     case 'serve':
       return serveCommand(rest);
+    case 'load':
+      // Loaded on demand: `check` and `serve` need none of the load engine.
+      return (await import('./load-command.js')).loadCommand(rest);
     case '--version':
     case '-V':
       process.stdout.write(`echolot ${ECHOLOT_VERSION}\n`);
@@ -37,7 +42,7 @@ async function main(argv: readonly string[]): Promise<number> {
     default:
       throw new HarnessError(
         'ERR_ECHOLOT_USAGE',
-        `unknown command '${command}' (commands: check, serve; see 'echolot --help')`,
+        `unknown command '${command}' (commands: check, load, serve; see 'echolot --help')`,
       );
   }
 }

@@ -108,7 +108,12 @@ export interface GeneratorHealth {
 /** What a load run measured. */
 export interface LoadResult {
   readonly runId: string;
-  readonly target: { readonly input: string; readonly address: string; readonly port: number; readonly embedded: boolean };
+  readonly target: {
+    readonly input: string;
+    readonly address: string;
+    readonly port: number;
+    readonly embedded: boolean;
+  };
   readonly mode: LoadMode;
   readonly options: Readonly<Required<Omit<LoadOptions, 'target' | 'onInterval' | 'rcvbufBytes'>>> & {
     readonly rcvbufBytes?: number;

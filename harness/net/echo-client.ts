@@ -34,7 +34,15 @@ export interface EchoClientOptions {
   readonly connect?: { readonly address: string; readonly port: number };
   /** SO_RCVBUF / SO_SNDBUF in bytes, when the default is too small for large datagrams. */
   readonly bufferBytes?: number;
+  /** SO_RCVBUF alone in bytes (overrides bufferBytes for the receive side); load tests set it tiny. */
+  readonly recvBufferBytes?: number;
 }
+
+/** Hot-path receive callback: the datagram's bytes only (no per-datagram wrapper objects). */
+export type DatagramHandler = (data: Buffer) => void;
+
+/** Hot-path fault callback (ICMP errors on a connected socket, send errors). */
+export type FaultHandler = (errno: string, message: string) => void;
 
 type State = 'open' | 'closing' | 'closed';
 
@@ -49,12 +57,18 @@ export class EchoClient {
   private state: State = 'open';
   private readonly queue: ReceiveOutcome[] = [];
   private waiter: ((o: ReceiveOutcome) => void) | undefined;
+  private onData: DatagramHandler | undefined;
+  private onFault: FaultHandler | undefined;
 
   private constructor(
     private readonly socket: Socket,
     readonly family: Family,
   ) {
     socket.on('message', (data, rinfo) => {
+      if (this.onData) {
+        if (this.state === 'open') this.onData(data);
+        return;
+      }
       this.push({
         kind: 'datagram',
         datagram: {
@@ -65,6 +79,10 @@ export class EchoClient {
       });
     });
     socket.on('error', (err) => {
+      if (this.onFault) {
+        if (this.state === 'open') this.onFault(errnoOf(err) ?? 'EUNKNOWN', err.message);
+        return;
+      }
       this.push({
         kind: 'fault',
         fault: { errno: errnoOf(err) ?? 'EUNKNOWN', message: err.message, atNs: nowNs() },
@@ -80,6 +98,7 @@ export class EchoClient {
       ...(options.bufferBytes === undefined
         ? {}
         : { recvBufferSize: options.bufferBytes, sendBufferSize: options.bufferBytes }),
+      ...(options.recvBufferBytes === undefined ? {} : { recvBufferSize: options.recvBufferBytes }),
     });
     const client = new EchoClient(socket, options.family);
     try {
@@ -119,6 +138,37 @@ export class EchoClient {
       if (to) this.socket.send(data, to.port, to.address, done);
       else this.socket.send(data, done);
     });
+  }
+
+  /**
+   * Callback mode for load generation: from now on every datagram goes to `onData` and every fault to
+   * `onFault` instead of the receive queue (anything already queued stays there). Not reversible.
+   */
+  listen(onData: DatagramHandler, onFault: FaultHandler): void {
+    this.onData = onData;
+    this.onFault = onFault;
+  }
+
+  /**
+   * Sends without a Promise: `done` is called once the kernel has the datagram (or with the error).
+   * The caller must not modify `data` before `done` runs. To the connected peer when `to` is omitted.
+   */
+  sendWith(
+    data: Uint8Array,
+    done: (err: Error | null) => void,
+    to?: { readonly address: string; readonly port: number },
+  ): void {
+    if (this.state !== 'open') {
+      done(new Error('socket closed'));
+      return;
+    }
+    if (to) this.socket.send(data, to.port, to.address, done);
+    else this.socket.send(data, done);
+  }
+
+  /** The socket's current SO_RCVBUF in bytes (as the kernel reports it, i.e. doubled on Linux). */
+  receiveBufferSize(): number {
+    return this.socket.getRecvBufferSize();
   }
 
   /** Takes the next queued datagram or fault, or waits up to `timeoutMs` for one. */

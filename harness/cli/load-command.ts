@@ -1,0 +1,265 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { HarnessError } from '../errors.js';
+import { resolveLoadOptions, runLoad, SAFE_RATE_CAP } from '../load/run-load.js';
+import { evaluateThresholds, parseThresholds, thresholdsPassed } from '../load/thresholds.js';
+import type { Arrival, IntervalStats, LoadMode, LoadOptions } from '../load/types.js';
+import { MAX_PAYLOAD_IPV4, MAX_PAYLOAD_IPV6 } from '../protocol/constants.js';
+import { PROBE_HEADER_BYTES } from '../protocol/probe-codec.js';
+import {
+  renderLoadHeader,
+  renderLoadResult,
+  renderLoadStart,
+  renderProgressLine,
+} from '../reporters/load-console.js';
+import { renderIntervalLine, renderLoadJson, renderResultLine } from '../reporters/load-json.js';
+import { parseTarget } from '../spec/target.js';
+import { parseCommandArgs, parseIntegerOption, stringList } from './args.js';
+
+const HELP = `Usage: echolot load [HOST:PORT] [options]
+
+Loads a UDP echo server with probe datagrams and reports latency, rates and counters.
+Without HOST:PORT the reference server is started in a child process on loopback and loaded.
+HOST:PORT may be 192.0.2.1:7, [2001:db8::1]:7 or echo.example:7.
+
+Options:
+  --mode MODE          ping-pong (closed loop, one outstanding probe per flow), rate (open loop on a
+                       fixed schedule; latency from the intended send time) or flood (as fast as the
+                       window allows) (default rate)
+  --duration TIME      measured time, e.g. 500ms, 10s, 1m (default 10s)
+  --warmup TIME        unmeasured time before the measurement (default 0s)
+  --rate N             offered datagrams per second over all flows, rate mode only; 50000, 50k, 1.5M
+                       (default 10k)
+  --arrival KIND       constant or poisson inter-send times, rate mode only (default constant)
+  --size BYTES         payload size, or a comma list used round-robin, each ${PROBE_HEADER_BYTES}..${MAX_PAYLOAD_IPV6}
+                       (${MAX_PAYLOAD_IPV4} over IPv4) (default 64)
+  --flows N            client sockets, each on its own ephemeral port, 1..1024 (default 4)
+  --window N           flood: outstanding probes per flow, 1..65536 (default 64)
+  --drain TIME         wait for late replies after the last send before counting loss (default 1s)
+  --interval TIME      period of the time series, progress and --ndjson lines (default 1s)
+  --rcvbuf BYTES       SO_RCVBUF of each flow socket (default: the OS default)
+  --threshold EXPR     a pass/fail gate, repeatable: p99<2ms, service.p99.9<=500us, max<10ms,
+                       loss<0.1%, loss<=0, duplicates==0, reordered<1%, rate>=50k (see docs/load.md).
+                       METRIC OP VALUE, OP one of < <= > >= ==:
+                       latency p50 p90 p99 p99.9 p99.99 min max mean stdev (headline response time;
+                         prefix service. or lag. for service time or send lag), jitter: VALUE needs
+                         ns, us, ms or s
+                       loss late duplicates reordered corrupted truncated foreign icmp: a count, or a
+                         percentage of the datagrams sent (0.1%)
+                       rate (achieved echoes/s), sent-rate: per second (50000, 50k, 1.5M)
+  --json               print the final result (with the thresholds) as JSON to stdout
+  --ndjson             print one JSON line per interval to stdout, then the final result line
+  --report-dir DIR     where reports/<run-id>/load.json goes (default: reports)
+  --i-own-the-target   allow more than ${SAFE_RATE_CAP} datagrams/s (and the unpaced flood and ping-pong
+                       modes) against a target that is not a loopback address: say so only for a
+                       server you own
+  -h, --help           this help
+
+Latency is headline response time, measured from the intended send time, so a stalled generator
+cannot hide server delay (coordinated omission); service time is measured from the actual send.
+Loss the generator's own sockets caused is reported as such, never blamed on the server.
+
+Exit codes: 0 every threshold holds (or none given), 1 a threshold is breached, 64 usage error
+(bad option, or a rate above the safety cap against a target you have not said you own),
+69 target unreachable or unresolvable, 70 internal error, 74 the report cannot be written.
+`;
+
+const usage = (message: string): HarnessError => new HarnessError('ERR_ECHOLOT_USAGE', message);
+
+const MODES: readonly LoadMode[] = ['ping-pong', 'rate', 'flood'];
+const ARRIVALS: readonly Arrival[] = ['constant', 'poisson'];
+const TIME_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a duration with a unit (500ms, 10s, 1.5m, 1h) into ms; bare 0 is allowed. */
+export function parseDurationOption(name: string, raw: string, minMs: number, maxMs: number): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
+  const factor =
+    m?.[2] === undefined ? (m?.[1] !== undefined && Number(m[1]) === 0 ? 1 : undefined) : TIME_UNITS[m[2]];
+  const ms = m && factor !== undefined ? Math.round(Number(m[1]) * factor) : NaN;
+  if (!(ms >= minMs && ms <= maxMs)) {
+    throw usage(
+      `${name} ${raw}: must be a duration with a unit (ms, s, m, h) in ${minMs}ms..${maxMs / 1000}s, e.g. 500ms, 10s, 1m`,
+    );
+  }
+  return ms;
+}
+
+/** Parses a rate (50000, 50k, 1.5M) into datagrams per second. */
+export function parseRateOption(name: string, raw: string, max: number): number {
+  const m = /^(\d+(?:\.\d+)?|\.\d+)([kM]?)$/.exec(raw.trim());
+  const n = m ? Number(m[1]) * (m[2] === 'k' ? 1000 : m[2] === 'M' ? 1_000_000 : 1) : NaN;
+  if (!(n > 0 && n <= max)) {
+    throw usage(
+      `${name} ${raw}: must be datagrams per second above 0 and at most ${max}, e.g. 50000, 50k, 1.5M`,
+    );
+  }
+  return n;
+}
+
+/** Parses `--size` (one size or a comma list; repeated options add up). */
+export function parseSizesOption(raws: readonly string[]): number[] {
+  const sizes = raws.flatMap((r) => r.split(',')).map((s) => s.trim());
+  return sizes.map((s) => {
+    const n = /^\d+$/.test(s) ? Number(s) : NaN;
+    if (!(n >= PROBE_HEADER_BYTES && n <= MAX_PAYLOAD_IPV6)) {
+      throw usage(
+        `--size ${raws.join(',')}: each size must be an integer in ${PROBE_HEADER_BYTES}..${MAX_PAYLOAD_IPV6} (the probe header needs ${PROBE_HEADER_BYTES} bytes), got '${s}'`,
+      );
+    }
+    return n;
+  });
+}
+
+/** The one value of a non-repeatable option (the last one wins, like most CLIs). */
+const single = (v: string | boolean | (string | boolean)[] | undefined): string | undefined => {
+  const list = stringList(v);
+  return list[list.length - 1];
+};
+
+/** Turns argv into LoadOptions (without onInterval) and the output flags; throws one-line usage errors. */
+export function parseLoadArgs(argv: readonly string[]): {
+  readonly help: boolean;
+  readonly options: LoadOptions;
+  readonly thresholds: readonly string[];
+  readonly json: boolean;
+  readonly ndjson: boolean;
+  readonly reportDir: string;
+} {
+  const { values, positionals } = parseCommandArgs('load', argv, {
+    mode: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    rate: { type: 'string' },
+    arrival: { type: 'string' },
+    size: { type: 'string', multiple: true },
+    flows: { type: 'string' },
+    window: { type: 'string' },
+    drain: { type: 'string' },
+    interval: { type: 'string' },
+    rcvbuf: { type: 'string' },
+    threshold: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+    ndjson: { type: 'boolean' },
+    'report-dir': { type: 'string' },
+    'i-own-the-target': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  const empty = { options: {}, thresholds: [], json: false, ndjson: false, reportDir: 'reports' };
+  if (values['help']) return { help: true, ...empty };
+  if (positionals.length > 1) {
+    throw usage(`load takes one target, got ${positionals.length}: ${positionals.join(' ')}`);
+  }
+  const target = positionals[0];
+  if (target !== undefined) parseTarget(target);
+
+  const str = (k: string): string | undefined => single(values[k]);
+  const modeText = str('mode');
+  if (modeText !== undefined && !MODES.includes(modeText as LoadMode)) {
+    throw usage(`--mode ${modeText}: must be one of ${MODES.join(', ')}`);
+  }
+  const mode = (modeText ?? 'rate') as LoadMode;
+  const arrivalText = str('arrival');
+  if (arrivalText !== undefined && !ARRIVALS.includes(arrivalText as Arrival)) {
+    throw usage(`--arrival ${arrivalText}: must be one of ${ARRIVALS.join(', ')}`);
+  }
+  for (const only of ['rate', 'arrival'] as const) {
+    if (str(only) !== undefined && mode !== 'rate') {
+      throw usage(`--${only} ${str(only)}: applies to --mode rate only, not to --mode ${mode}`);
+    }
+  }
+  if (values['json'] === true && values['ndjson'] === true) {
+    throw usage('--json and --ndjson: choose one (both print to stdout)');
+  }
+  const reportDir = str('report-dir') ?? 'reports';
+  if (reportDir.trim() === '') throw usage(`--report-dir '${reportDir}': must not be empty`);
+  const thresholds = stringList(values['threshold']);
+  parseThresholds(thresholds);
+
+  const opt = <T>(key: string, parse: (raw: string) => T): T | undefined => {
+    const raw = str(key);
+    return raw === undefined ? undefined : parse(raw);
+  };
+  const durationMs = opt('duration', (r) => parseDurationOption('--duration', r, 100, 24 * 3_600_000));
+  const warmupMs = opt('warmup', (r) => parseDurationOption('--warmup', r, 0, 3_600_000));
+  const drainMs = opt('drain', (r) => parseDurationOption('--drain', r, 0, 60_000));
+  const intervalMs = opt('interval', (r) => parseDurationOption('--interval', r, 100, 60_000));
+  const rate = opt('rate', (r) => parseRateOption('--rate', r, 10_000_000));
+  const flows = opt('flows', (r) => parseIntegerOption('--flows', r, 1, 1024));
+  const window = opt('window', (r) => parseIntegerOption('--window', r, 1, 65_536));
+  const rcvbufBytes = opt('rcvbuf', (r) => parseIntegerOption('--rcvbuf', r, 1, 1 << 30));
+  const sizeRaws = stringList(values['size']);
+  const sizes = sizeRaws.length === 0 ? undefined : parseSizesOption(sizeRaws);
+
+  const options: LoadOptions = {
+    ...(target === undefined ? {} : { target }),
+    mode,
+    ...(durationMs === undefined ? {} : { durationMs }),
+    ...(warmupMs === undefined ? {} : { warmupMs }),
+    ...(rate === undefined ? {} : { rate }),
+    ...(arrivalText === undefined ? {} : { arrival: arrivalText as Arrival }),
+    ...(sizes === undefined ? {} : { sizes }),
+    ...(flows === undefined ? {} : { flows }),
+    ...(window === undefined ? {} : { window }),
+    ...(drainMs === undefined ? {} : { drainMs }),
+    ...(intervalMs === undefined ? {} : { intervalMs }),
+    ...(rcvbufBytes === undefined ? {} : { rcvbufBytes }),
+    ownTarget: values['i-own-the-target'] === true,
+  };
+  return {
+    help: false,
+    options,
+    thresholds,
+    json: values['json'] === true,
+    ndjson: values['ndjson'] === true,
+    reportDir,
+  };
+}
+
+/** `echolot load`: parses options, runs the load, prints progress and the report, writes load.json, returns the exit code. */
+export async function loadCommand(argv: readonly string[]): Promise<number> {
+  const parsed = parseLoadArgs(argv);
+  if (parsed.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const thresholds = parseThresholds(parsed.thresholds);
+  // The engine's own validation, so that every usage error comes before any output.
+  resolveLoadOptions(parsed.options);
+  const machine = parsed.json || parsed.ndjson;
+  // Human output goes to stderr when stdout carries JSON, as `echolot check --json` does.
+  const human = machine ? process.stderr : process.stdout;
+  const style = { color: human.isTTY === true && !process.env['NO_COLOR'] };
+  const progress = process.stderr.isTTY === true;
+  let progressShown = false;
+  const onInterval = (interval: IntervalStats): void => {
+    if (parsed.ndjson) process.stdout.write(renderIntervalLine(interval));
+    if (progress) {
+      process.stderr.write(`\r\u001b[K${renderProgressLine(interval)}`);
+      progressShown = true;
+    }
+  };
+  human.write(renderLoadStart(parsed.options));
+  let result;
+  try {
+    result = await runLoad({ ...parsed.options, onInterval });
+  } finally {
+    if (progressShown) process.stderr.write('\r\u001b[K');
+  }
+  const outcomes = evaluateThresholds(result, thresholds);
+  const dir = resolve(parsed.reportDir, result.runId);
+  const file = join(dir, 'load.json');
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(file, renderLoadJson(result, outcomes));
+  } catch (err) {
+    throw new HarnessError('ERR_ECHOLOT_IO', `--report-dir ${parsed.reportDir}: cannot write ${file}`, {
+      cause: err,
+    });
+  }
+  const shown = relative(process.cwd(), file).startsWith('..') ? file : relative(process.cwd(), file);
+  human.write(renderLoadHeader(result));
+  human.write(renderLoadResult(result, outcomes, style, { loadJson: shown }));
+  if (parsed.json) process.stdout.write(renderLoadJson(result, outcomes));
+  if (parsed.ndjson) process.stdout.write(renderResultLine(result, outcomes));
+  return thresholdsPassed(outcomes) ? 0 : 1;
+}

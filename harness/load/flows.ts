@@ -1,0 +1,141 @@
+/** A flow: one EchoClient on its own ephemeral port, connected to the target, with reusable send buffers. */
+import { EchoClient } from '../net/echo-client.js';
+import type { Family } from '../protocol/constants.js';
+import { encodeProbe } from '../protocol/probe-codec.js';
+import { clockNs } from './clock.js';
+import { FlowCounters } from './counters.js';
+
+/** Errnos that a connected UDP socket reports for ICMP errors. */
+const ICMP_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+  'EPROTO',
+]);
+
+/** Bytes of send buffers kept per flow and size (the ring length follows from it). */
+const RING_BYTES = 1 << 21;
+
+/** What a flow does with each decoded reply: set by the engine. */
+export type ReplySink = (flow: Flow, data: Buffer, atNs: number) => void;
+
+/** How to open the flows. */
+export interface FlowSetup {
+  readonly family: Family;
+  readonly address: string;
+  readonly port: number;
+  readonly sizes: readonly number[];
+  readonly runId: Uint8Array;
+  readonly rcvbufBytes?: number;
+}
+
+/** One client socket and its counters. */
+export class Flow {
+  readonly counters = new FlowCounters();
+  /** Next sequence number of this flow. */
+  nextSeq = 0;
+  /** Probes in flight (window modes). */
+  inflight = 0;
+  /** Outstanding probes in send order (window modes), for expiry. */
+  readonly pendingSeq: number[] = [];
+  readonly pendingAtNs: number[] = [];
+  pendingHead = 0;
+
+  private readonly rings: Buffer[][];
+  private sendsIssued = 0;
+  private sendsDone = 0;
+  private readonly onSent: (err: Error | null) => void;
+
+  private constructor(
+    readonly id: number,
+    readonly client: EchoClient,
+    readonly port: number,
+    private readonly setup: FlowSetup,
+  ) {
+    this.rings = setup.sizes.map((size) => {
+      const n = Math.max(4, Math.min(256, Math.floor(RING_BYTES / size)));
+      return Array.from({ length: n }, () => Buffer.alloc(size));
+    });
+    this.onSent = (err) => {
+      this.sendsDone++;
+      if (err) this.noteFault(errnoOfError(err));
+    };
+  }
+
+  /** Opens flow `id` (its socket connected to the target, so the kernel reports ICMP errors). */
+  static async open(id: number, setup: FlowSetup, sink: ReplySink): Promise<Flow> {
+    const client = await EchoClient.open({
+      family: setup.family,
+      connect: { address: setup.address, port: setup.port },
+      ...(setup.rcvbufBytes === undefined ? {} : { recvBufferBytes: setup.rcvbufBytes }),
+    });
+    const flow = new Flow(id, client, client.local().port, setup);
+    client.listen(
+      (data) => sink(flow, data, clockNs()),
+      (errno) => flow.noteFault(errno),
+    );
+    return flow;
+  }
+
+  /**
+   * Encodes and sends probe `seq` (already allocated) of size index `sizeIndex`, stamping the actual
+   * send time just before the hand-off; without `intendedNs` (closed-loop modes) the intended time is
+   * the actual one. Returns the actual send time, ns.
+   */
+  send(seq: number, sizeIndex: number, intendedNs?: number): number {
+    const ring = this.rings[sizeIndex] as Buffer[];
+    const size = this.setup.sizes[sizeIndex] as number;
+    // A ring slot is reused only once its earlier send completed (sends complete in order per socket).
+    const buf =
+      this.sendsIssued - this.sendsDone < ring.length
+        ? (ring[this.sendsIssued % ring.length] as Buffer)
+        : Buffer.allocUnsafe(size);
+    const actualNs = clockNs();
+    encodeProbe(buf, {
+      runId: this.setup.runId,
+      flow: this.id,
+      seq,
+      intendedNs: intendedNs ?? actualNs,
+      actualNs,
+      length: size,
+    });
+    this.sendsIssued++;
+    this.client.sendWith(buf, this.onSent);
+    return actualNs;
+  }
+
+  /** Sends not yet handed to the kernel. */
+  get sendsPending(): number {
+    return this.sendsIssued - this.sendsDone;
+  }
+
+  /** Counts a socket fault: ICMP reports as icmpErrors, anything else as a generator send error. */
+  noteFault(errno: string): void {
+    if (ICMP_ERRNOS.has(errno)) this.counters.icmpErrors++;
+    else this.counters.sendErrors.set(errno, (this.counters.sendErrors.get(errno) ?? 0) + 1);
+  }
+
+  /** Closes the socket. */
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}
+
+function errnoOfError(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : 'EUNKNOWN';
+}
+
+/** Opens `count` flows; closes the ones already open when one fails. */
+export async function openFlows(count: number, setup: FlowSetup, sink: ReplySink): Promise<Flow[]> {
+  const flows: Flow[] = [];
+  try {
+    for (let i = 0; i < count; i++) flows.push(await Flow.open(i, setup, sink));
+  } catch (err) {
+    await Promise.all(flows.map((f) => f.close()));
+    throw err;
+  }
+  return flows;
+}

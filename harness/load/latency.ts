@@ -1,0 +1,86 @@
+/** Latency recording: an HDR histogram (percentiles) plus exact min/max/mean/stdev, in microseconds. */
+import hdr from 'hdr-histogram-js';
+import type { LatencySummary } from './types.js';
+
+/** Largest value the histograms track, us (60 s); larger values are clamped to it. */
+export const HIGHEST_TRACKABLE_US = 60_000_000;
+
+/** One latency distribution. */
+export class LatencyRecorder {
+  private readonly histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: HIGHEST_TRACKABLE_US,
+    numberOfSignificantValueDigits: 3,
+    autoResize: false,
+  });
+  private n = 0;
+  private lo = Infinity;
+  private hi = 0;
+  private sum = 0;
+  private sumSq = 0;
+
+  /** Records one value in microseconds (negative values, from clock skew, count as 0). */
+  record(us: number): void {
+    const v = us < 0 ? 0 : us > HIGHEST_TRACKABLE_US ? HIGHEST_TRACKABLE_US : us;
+    this.histogram.recordValue(Math.round(v));
+    this.n++;
+    if (v < this.lo) this.lo = v;
+    if (v > this.hi) this.hi = v;
+    this.sum += v;
+    this.sumSq += v * v;
+  }
+
+  /** Values recorded. */
+  get count(): number {
+    return this.n;
+  }
+
+  /** The value at a percentile (0..100), us; 0 when empty. */
+  percentile(p: number): number {
+    return this.n === 0 ? 0 : this.histogram.getValueAtPercentile(p);
+  }
+
+  /** Merges another recorder into this one. */
+  add(other: LatencyRecorder): void {
+    this.histogram.add(other.histogram);
+    this.n += other.n;
+    this.lo = Math.min(this.lo, other.lo);
+    this.hi = Math.max(this.hi, other.hi);
+    this.sum += other.sum;
+    this.sumSq += other.sumSq;
+  }
+
+  /** The summary of the contract; percentiles from the histogram, the rest exact (rounded to 0.1 us). */
+  summary(): LatencySummary {
+    if (this.n === 0) return EMPTY_SUMMARY;
+    const mean = this.sum / this.n;
+    const variance = Math.max(0, this.sumSq / this.n - mean * mean);
+    const r = (x: number): number => Math.round(x * 10) / 10;
+    return {
+      count: this.n,
+      min: r(this.lo),
+      p50: this.percentile(50),
+      p90: this.percentile(90),
+      p99: this.percentile(99),
+      p999: this.percentile(99.9),
+      p9999: this.percentile(99.99),
+      max: r(this.hi),
+      mean: r(mean),
+      stdev: r(Math.sqrt(variance)),
+    };
+  }
+}
+
+/** The summary of an empty distribution. */
+export const EMPTY_SUMMARY: LatencySummary = Object.freeze({
+  count: 0,
+  min: 0,
+  p50: 0,
+  p90: 0,
+  p99: 0,
+  p999: 0,
+  p9999: 0,
+  max: 0,
+  mean: 0,
+  stdev: 0,
+});

@@ -1,0 +1,74 @@
+/**
+ * Closed-loop drivers (flood and ping-pong): each flow keeps up to `window` probes outstanding and
+ * sends the next one as soon as a slot frees. A probe unanswered for `expireNs` frees its slot, so
+ * loss cannot starve the window (its answer still counts if it arrives later).
+ */
+import { clockNs } from './clock.js';
+import type { Flow } from './flows.js';
+
+/** How often the driver expires old probes and refills windows, ms. */
+const HOUSEKEEPING_MS = 2;
+
+/** Keeps every flow's window full until the end time. */
+export class WindowDriver {
+  private running = false;
+
+  constructor(
+    private readonly flows: readonly Flow[],
+    private readonly window: number,
+    private readonly expireNs: number,
+    private readonly endNs: number,
+    /** Sends one probe on the flow now (the engine counts it and pushes it on the flow's pending list). */
+    private readonly sendOne: (flow: Flow) => void,
+    private readonly onTick?: () => void,
+  ) {}
+
+  /** Tops up one flow's window (called after every freed slot). */
+  fill(flow: Flow): void {
+    if (!this.running) return;
+    while (flow.inflight < this.window) {
+      if (clockNs() >= this.endNs) return;
+      this.sendOne(flow);
+    }
+  }
+
+  private expire(flow: Flow, now: number): void {
+    const c = flow.counters;
+    while (flow.pendingHead < flow.pendingSeq.length) {
+      const seq = flow.pendingSeq[flow.pendingHead] as number;
+      if (!c.isReleased(seq)) {
+        if ((flow.pendingAtNs[flow.pendingHead] as number) + this.expireNs > now) break;
+        c.release(seq);
+        flow.inflight--;
+      }
+      flow.pendingHead++;
+    }
+    if (flow.pendingHead > 4096 && flow.pendingHead * 2 > flow.pendingSeq.length) {
+      flow.pendingSeq.splice(0, flow.pendingHead);
+      flow.pendingAtNs.splice(0, flow.pendingHead);
+      flow.pendingHead = 0;
+    }
+  }
+
+  /** Runs until the end time; resolves when sending stopped. */
+  run(): Promise<void> {
+    this.running = true;
+    return new Promise((resolve) => {
+      const tick = (): void => {
+        this.onTick?.();
+        const now = clockNs();
+        if (now >= this.endNs) {
+          this.running = false;
+          resolve();
+          return;
+        }
+        for (const f of this.flows) {
+          this.expire(f, now);
+          this.fill(f);
+        }
+        setTimeout(tick, Math.min(HOUSEKEEPING_MS, Math.max(0, Math.ceil((this.endNs - now) / 1e6))));
+      };
+      tick();
+    });
+  }
+}

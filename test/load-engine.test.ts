@@ -1,0 +1,217 @@
+import { expect } from 'chai';
+import { fileURLToPath } from 'node:url';
+import { HarnessError } from '../harness/errors.js';
+import { FlowCounters } from '../harness/load/counters.js';
+import { spawnEchoServer, type ChildServer } from '../harness/load/embedded-server.js';
+import { snmpUdpCounter, sumSocketDrops } from '../harness/load/generator-health.js';
+import { resolveLoadOptions, runLoad } from '../harness/load/run-load.js';
+import type { LoadResult } from '../harness/load/types.js';
+
+const FIXTURE_MAIN = fileURLToPath(new URL('./fixtures/load-fixture-main.js', import.meta.url));
+
+/** Starts a load fixture in a child process, so it never shares the generator's event loop. */
+function fixture(name: string): Promise<ChildServer> {
+  return spawnEchoServer(FIXTURE_MAIN, [name]);
+}
+
+async function against(name: string, run: (target: string) => Promise<LoadResult>): Promise<LoadResult> {
+  const server = await fixture(name);
+  try {
+    return await run(`127.0.0.1:${server.port}`);
+  } finally {
+    await server.close();
+  }
+}
+
+function usageMessage(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).to.be.instanceOf(HarnessError);
+    expect((err as HarnessError).code).to.equal('ERR_ECHOLOT_USAGE');
+    return (err as HarnessError).message;
+  }
+  throw new Error('expected a usage error');
+}
+
+describe('load engine: options', () => {
+  it('applies the defaults in one place', () => {
+    const o = resolveLoadOptions({});
+    expect(o).to.include({
+      mode: 'rate',
+      durationMs: 10_000,
+      warmupMs: 0,
+      rate: 10_000,
+      arrival: 'constant',
+    });
+    expect(o).to.include({ flows: 4, window: 64, drainMs: 1000, intervalMs: 1000, ownTarget: false });
+    expect(o.sizes).to.deep.equal([64]);
+    expect(o).to.not.have.property('rcvbufBytes');
+  });
+
+  it('lists every problem, each naming option, rule and value', () => {
+    const m = usageMessage(() =>
+      resolveLoadOptions({ sizes: [8, 64], flows: 0, rate: -1, mode: 'x' as 'rate' }),
+    );
+    expect(m).to.contain('--size 8: must be an integer in 48..65527 (the probe header needs 48)');
+    expect(m).to.contain('--flows 0: must be an integer in 1..1024');
+    expect(m).to.contain('--rate -1');
+    expect(m).to.contain('--mode x');
+    expect(m).to.not.contain('--size 64');
+  });
+
+  it('refuses a fast run against a non-loopback target without --i-own-the-target, before any traffic', async () => {
+    for (const o of [{ rate: 5000 }, { mode: 'flood' as const }]) {
+      let err: unknown;
+      try {
+        await runLoad({ target: '198.18.0.1:7', durationMs: 100, ...o });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).to.be.instanceOf(HarnessError);
+      expect((err as HarnessError).code).to.equal('ERR_ECHOLOT_USAGE');
+      expect((err as HarnessError).message).to.contain('--i-own-the-target');
+    }
+  });
+});
+
+describe('load engine: counters and /proc parsing', () => {
+  it('counts RFC 4737 reordering and its extent, never cancelling loss', () => {
+    const c = new FlowCounters();
+    // Arrival order 0 1 3 4 2 6: seq 2 is reordered; the first earlier arrival above it (3) came 2 positions before.
+    for (const s of [0, 1, 3, 4, 2, 6]) c.noteArrival(s);
+    expect(c.reordered).to.equal(1);
+    expect(c.reorderExtentMax).to.equal(2);
+    c.sent = 7;
+    c.unique = 6;
+    expect(c.snapshot().lost).to.equal(1);
+  });
+
+  it('tells duplicates from first answers', () => {
+    const c = new FlowCounters();
+    c.ensure(10);
+    expect(c.markAnswered(10)).to.equal(true);
+    expect(c.markAnswered(10)).to.equal(false);
+  });
+
+  it('sums the drops of the flow sockets only (/proc/net/udp fixture)', () => {
+    const udp = [
+      '   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops',
+      '  100: 0100007F:A1B2 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 1 2 0000000000000000 17',
+      '  101: 0100007F:A1B3 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 2 2 0000000000000000 5',
+      '  102: 00000000:A1B2 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 3 2 0000000000000000 99',
+    ].join('\n');
+    expect(sumSocketDrops(udp, new Set([0xa1b2, 0xa1b3]), 0x1f90)).to.equal(22);
+    expect(sumSocketDrops(udp, new Set([0xa1b2]))).to.equal(17 + 99);
+    const snmp =
+      'Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors\nUdp: 10 0 3 10 2 1\n';
+    expect(snmpUdpCounter(snmp, 'RcvbufErrors')).to.equal(2);
+    expect(snmpUdpCounter(snmp, 'SndbufErrors')).to.equal(1);
+  });
+});
+
+describe('load engine: runs against fixture servers (child processes, loopback)', function () {
+  this.timeout(20_000);
+
+  it('measures 10% loss from a server that drops every 10th datagram', async () => {
+    const r = await against('drop-every-10th', (target) =>
+      runLoad({ target, mode: 'rate', rate: 2000, durationMs: 1500, flows: 2, drainMs: 300 }),
+    );
+    expect(r.counters.sent).to.be.within(2900, 3000);
+    const loss = r.counters.lost / r.counters.sent;
+    expect(loss).to.be.within(0.095, 0.105);
+    expect(r.counters.duplicates).to.equal(0);
+    expect(r.counters.corrupted + r.counters.truncated + r.counters.foreign).to.equal(0);
+    expect(r.lossAttribution.generator).to.equal(0);
+    expect(r.lossAttribution.networkOrServer).to.equal(r.counters.lost);
+    expect(r.intervals.reduce((s, i) => s + i.lost, 0)).to.equal(r.counters.lost);
+  });
+
+  it('counts every second copy as a duplicate (RFC 5560) and none as loss', async () => {
+    const r = await against('double', (target) =>
+      runLoad({ target, mode: 'rate', rate: 1000, durationMs: 1000, flows: 2, drainMs: 300 }),
+    );
+    expect(r.counters.sent).to.be.above(900);
+    expect(r.counters.duplicates).to.equal(r.counters.sent);
+    expect(r.counters.unique).to.equal(r.counters.sent);
+    expect(r.counters.received).to.equal(2 * r.counters.sent);
+    expect(r.counters.lost).to.equal(0);
+  });
+
+  it('measures a 5 ms server delay at p50 within 10%', async () => {
+    const r = await against('delay-5ms', (target) =>
+      runLoad({ target, mode: 'rate', rate: 200, durationMs: 1500, flows: 1, drainMs: 300 }),
+    );
+    expect(r.response.count, JSON.stringify([r.response, r.service, r.sendLag])).to.be.above(250);
+    expect(r.response.p50).to.be.within(4500, 5500);
+    expect(r.service.p50).to.be.within(4500, 5500);
+  });
+
+  it('keeps a generator stall in response time (from intended) but not in service time', async () => {
+    const server = await fixture('echo');
+    let r: LoadResult;
+    try {
+      r = await runLoad(
+        {
+          target: `127.0.0.1:${server.port}`,
+          mode: 'rate',
+          rate: 1000,
+          durationMs: 3000,
+          flows: 8,
+          drainMs: 1500,
+        },
+        { stallAtMs: 1000, stallMs: 1000 },
+      );
+    } finally {
+      await server.close();
+    }
+    // About a third of the probes were due during the stall and went out up to 1 s late.
+    expect(r.response.p999).to.be.at.least(900_000);
+    expect(r.response.p90).to.be.at.least(300_000);
+    expect(r.service.p999).to.be.below(200_000);
+    expect(r.sendLag.max).to.be.at.least(900_000);
+    expect(r.generator.bottleneck).to.equal(true);
+    expect(r.generator.reasons.join(' ')).to.match(/send lag p99/);
+    expect(r.counters.sent).to.be.within(2900, 3000);
+  });
+
+  it('blames loss from a tiny SO_RCVBUF on the generator (embedded reference server)', async () => {
+    const r = await runLoad({
+      mode: 'flood',
+      durationMs: 1000,
+      flows: 2,
+      window: 512,
+      rcvbufBytes: 2048,
+      drainMs: 200,
+    });
+    expect(r.target.embedded).to.equal(true);
+    expect(r.counters.lost).to.be.above(0);
+    expect(r.generator.socketDrops).to.be.above(0);
+    expect(r.lossAttribution.generator).to.be.above(0);
+    expect(r.lossAttribution.generator + r.lossAttribution.networkOrServer).to.equal(r.counters.lost);
+    expect(r.generator.bottleneck).to.equal(true);
+    expect(r.generator.reasons.join(' ')).to.contain('dropped');
+  });
+
+  it('runs ping-pong with one outstanding probe per flow and reports a coherent result', async () => {
+    const live: number[] = [];
+    const r = await against('echo', (target) =>
+      runLoad({
+        target,
+        mode: 'ping-pong',
+        durationMs: 500,
+        flows: 2,
+        drainMs: 200,
+        intervalMs: 100,
+        onInterval: (i) => live.push(i.atMs),
+      }),
+    );
+    expect(live).to.deep.equal([0, 100, 200, 300, 400]);
+    expect(r.counters.sent).to.be.above(100);
+    expect(r.counters.lost).to.equal(0);
+    expect(r.intervals).to.have.length(5);
+    expect(r.response.p50).to.equal(r.service.p50);
+    expect(r.perFlow).to.have.length(2);
+    expect(r.runId).to.match(/^[0-9a-f]{16}$/);
+  });
+});
