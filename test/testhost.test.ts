@@ -36,9 +36,9 @@ function resultsOf(stdout: string): Map<string, CaseJson> {
   return new Map(doc.results.tests.map((t) => [t.extra.id, { ...t.extra, message: t.message }]));
 }
 
-/** Test hosts of this process still present in the kernel (namespaces and host-side veths). */
-function leftovers(): string[] {
-  const tag = `-${process.pid.toString(36)}-`;
+/** Test hosts of process `pid` (this one by default) still present in the kernel (namespaces and host-side veths). */
+function leftovers(pid = process.pid): string[] {
+  const tag = `-${pid.toString(36)}-`;
   const text = [
     execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 5000 }),
     execFileSync('ip', ['-o', 'link'], { encoding: 'utf8', timeout: 5000 }),
@@ -216,8 +216,8 @@ describe('test hosts (network namespaces) and the cases that need them', functio
         /^path MTU 65536 \(dev lo\): none of these sizes fragments/,
       );
       expect(r.code).to.equal(0);
-      const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 5000 });
-      expect(ns).to.not.match(/^echolot-/m);
+      expect(r.pid, 'pid of the check').to.be.a('number');
+      expect(leftovers(r.pid)).to.deep.equal([]);
     });
   });
 

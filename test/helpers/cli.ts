@@ -10,6 +10,8 @@ export interface CliResult {
   readonly stdout: string;
   readonly stderr: string;
   readonly ms: number;
+  /** Process id of the run (names its test hosts). */
+  readonly pid: number | undefined;
 }
 
 /** Runs `echolot ARGS` to completion (killed after `timeoutMs`) and collects its output. */
@@ -32,7 +34,7 @@ export function runCli(
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
+      resolve({ code, stdout, stderr, ms: Date.now() - started, pid: child.pid });
     });
   });
 }
