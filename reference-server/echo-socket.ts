@@ -3,7 +3,8 @@ import { isIPv4 } from 'node:net';
 import { HarnessError, errnoOf } from '../harness/errors.js';
 import { bindError, formatEndpoint } from './bind-error.js';
 import type { LogSink } from './options.js';
-import type { ServerStats } from './server-stats.js';
+import { ACCEPT, type Policy } from './policy.js';
+import { StatsRecorder, type DetailedStats, type ServerStats } from './server-stats.js';
 
 /** State shared by every socket of one server: counters, the in-flight budget and the refused-port table. */
 export interface EchoCore {
@@ -14,6 +15,16 @@ export interface EchoCore {
   /** Indexed by source port; 1 = never answer (a lookup table keeps the hot path free of Set hashing). */
   readonly refused: Uint8Array;
   readonly log: LogSink;
+  /** Counters per family and drop reason, fed together with `stats` through a StatsRecorder. */
+  readonly detailed: DetailedStats;
+  /** Access control and rate limits, asked once per datagram (loop ports included). */
+  readonly policy: Policy;
+}
+
+/** A descriptor handed over by the service manager, already bound, with its family. */
+export interface InheritedSocket {
+  readonly fd: number;
+  readonly type: SocketType;
 }
 
 /** One bound echo socket serving one local address. */
@@ -41,19 +52,27 @@ export function refusedTable(ports: readonly number[]): Uint8Array {
  * port. One socket per address is what makes the reply leave from the address the request was sent to:
  * node:dgram cannot report a wildcard socket's destination address.
  */
-export function bindEchoSocket(core: EchoCore, address: string, port: number): Promise<EchoSocket> {
-  const type: SocketType = isIPv4(address) ? 'udp4' : 'udp6';
+export function bindEchoSocket(
+  core: EchoCore,
+  address: string,
+  port: number,
+  inherited?: InheritedSocket,
+): Promise<EchoSocket> {
+  const type: SocketType = inherited?.type ?? (isIPv4(address) ? 'udp4' : 'udp6');
   // ipv6Only: without it a '::'-family socket could also claim the IPv4 port and answer v4-mapped.
-  const socket = createSocket(type === 'udp6' ? { type, ipv6Only: true } : { type });
+  // An inherited socket keeps whatever the service manager set (BindIPv6Only=).
+  const socket = createSocket(
+    type === 'udp6' && inherited === undefined ? { type, ipv6Only: true } : { type },
+  );
   let state: 'binding' | 'open' | 'closed' = 'binding';
-  let endpoint = formatEndpoint(address, port);
-  const stats = core.stats;
-  const refused = core.refused;
+  let endpoint = inherited === undefined ? formatEndpoint(address, port) : `fd ${inherited.fd}`;
+  const stats = new StatsRecorder(core.stats, core.detailed[type]);
+  const policy = core.policy;
   const reported = new Set<string>();
 
   // Under a flood the same errno can repeat thousands of times a second: count every one, log each kind once.
   const noteError = (err: unknown, what: string): void => {
-    stats.errors++;
+    stats.error();
     const code = errnoOf(err) ?? 'unknown';
     if (reported.has(code)) return;
     reported.add(code);
@@ -68,8 +87,7 @@ export function bindEchoSocket(core: EchoCore, address: string, port: number): P
   const afterSend = (err: Error | null, sent: number): void => {
     core.inflight--;
     if (err === null) {
-      stats.echoed++;
-      stats.bytesOut += sent;
+      stats.echoed(sent);
     } else if (state === 'open') {
       noteError(err, 'send failed');
     }
@@ -80,14 +98,18 @@ export function bindEchoSocket(core: EchoCore, address: string, port: number): P
   let ownPort = -1;
 
   const onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
-    stats.received++;
-    stats.bytesIn += msg.length;
-    if (refused[rinfo.port] === 1 || rinfo.port === ownPort) {
-      stats.droppedByPolicy++;
+    stats.received(msg.length);
+    if (rinfo.port === ownPort) {
+      stats.dropped('own-port');
+      return;
+    }
+    const verdict = policy.decide(rinfo.address, rinfo.port, type, performance.now());
+    if (verdict !== ACCEPT) {
+      stats.dropped(verdict);
       return;
     }
     if (core.inflight >= core.maxInflight) {
-      stats.droppedQueueFull++;
+      stats.dropped('queue-full');
       return;
     }
     core.inflight++;
@@ -118,6 +140,9 @@ export function bindEchoSocket(core: EchoCore, address: string, port: number): P
     return closing;
   };
 
+  const failure = (err: unknown): HarnessError =>
+    inherited === undefined ? bindError(err, address, port) : inheritError(err, inherited.fd);
+
   return new Promise<EchoSocket>((resolve, reject) => {
     const timer = setTimeout(() => {
       fail(
@@ -135,7 +160,7 @@ export function bindEchoSocket(core: EchoCore, address: string, port: number): P
     };
 
     socket.on('error', (err) => {
-      if (state === 'binding') fail(bindError(err, address, port));
+      if (state === 'binding') fail(failure(err));
       else if (state === 'open') noteError(err, 'socket error');
     });
     socket.on('message', onMessage);
@@ -143,15 +168,25 @@ export function bindEchoSocket(core: EchoCore, address: string, port: number): P
       if (state !== 'binding') return;
       clearTimeout(timer);
       state = 'open';
-      const bound = socket.address().port;
-      endpoint = formatEndpoint(address, bound);
+      const local = socket.address();
+      const bound = local.port;
+      const served = inherited === undefined ? address : local.address;
+      endpoint = formatEndpoint(served, bound);
       ownPort = bound;
-      resolve({ address, port: bound, close });
+      resolve({ address: served, port: bound, close });
     });
     try {
-      socket.bind({ address, port, exclusive: true });
+      if (inherited === undefined) socket.bind({ address, port, exclusive: true });
+      else socket.bind({ fd: inherited.fd });
     } catch (err) {
-      fail(bindError(err, address, port));
+      fail(failure(err));
     }
+  });
+}
+
+function inheritError(err: unknown, fd: number): HarnessError {
+  const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  return new HarnessError('ERR_ECHOLOT_BIND', `cannot serve inherited socket fd ${fd}: ${detail}`, {
+    cause: err,
   });
 }

@@ -2,6 +2,8 @@
 export {
   BIND_ALL,
   MAX_INFLIGHT_LIMIT,
+  MAX_RATE_LIMIT,
+  MAX_SOURCES_LIMIT,
   SERVE_DEFAULTS,
   bindAddressProblem,
   resolveServeOptions,
@@ -10,5 +12,20 @@ export {
   type ResolvedServeOptions,
   type ServeOptions,
 } from './options.js';
-export type { ServerStats } from './server-stats.js';
-export { startReferenceServer, type ReferenceServer } from './server.js';
+export {
+  DROP_REASONS,
+  type DetailedStats,
+  type DropReason,
+  type FamilyStats,
+  type ServerStats,
+  type SocketFamily,
+} from './server-stats.js';
+export { ACCEPT, createPolicy, parseRange, type Policy, type PolicyOptions, type Verdict } from './policy.js';
+export {
+  metricsRegistry,
+  parseMetricsEndpoint,
+  startMetricsServer,
+  type MetricsServer,
+  type MetricsSource,
+} from './metrics.js';
+export { startReferenceServer, type ReferenceServer, type ServerGauges } from './server.js';

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { throwIfProblems, type Problem } from '../harness/errors.js';
 import { DEFAULT_LOOP_PORTS, ECHO_PORT } from '../harness/protocol/constants.js';
+import { parseRange } from './policy.js';
 
 /** Severity of one reference-server log line. */
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -25,6 +26,20 @@ export interface ServeOptions {
   rescanIntervalMs?: number;
   /** Log sink; one line per event. @defaultValue no-op */
   log?: LogSink;
+  /** Only sources in these CIDR ranges (or single addresses) are answered. @defaultValue [] = every source */
+  allow?: readonly string[];
+  /** Sources in these CIDR ranges (or single addresses) are never answered; deny wins over allow. @defaultValue [] */
+  deny?: readonly string[];
+  /** Datagrams per second answered per source address; 0 = no limit. @defaultValue 0 */
+  rateLimit?: number;
+  /** Per-source token-bucket depth (datagrams answered in one burst). @defaultValue rateLimit (at least 1) */
+  rateBurst?: number;
+  /** Datagrams per second answered across all sources; 0 = no limit. @defaultValue 0 */
+  globalRateLimit?: number;
+  /** Source addresses tracked at once for access control and rate limits (least recent forgotten first). @defaultValue 16384 */
+  maxSources?: number;
+  /** Inherited UDP socket descriptors (systemd socket activation): served as they are, bind and port ignored, no re-scan. @defaultValue [] */
+  listenFds?: readonly number[];
 }
 
 /** ServeOptions after validation: every field present, defaults applied, lists deduplicated, all frozen. */
@@ -41,6 +56,20 @@ export interface ResolvedServeOptions {
   readonly rescanIntervalMs: number;
   /** Log sink. */
   readonly log: LogSink;
+  /** Allowed source ranges, as given (empty = every source). */
+  readonly allow: readonly string[];
+  /** Denied source ranges, as given. */
+  readonly deny: readonly string[];
+  /** Per-source datagrams per second; 0 = no limit. */
+  readonly rateLimit: number;
+  /** Per-source bucket depth. */
+  readonly rateBurst: number;
+  /** Global datagrams per second; 0 = no limit. */
+  readonly globalRateLimit: number;
+  /** Source table bound. */
+  readonly maxSources: number;
+  /** Inherited socket descriptors; non-empty = socket activation. */
+  readonly listenFds: readonly number[];
 }
 
 /** The defaults of ServeOptions, in one place. */
@@ -50,7 +79,16 @@ export const SERVE_DEFAULTS = Object.freeze({
   loopPorts: DEFAULT_LOOP_PORTS,
   maxInflight: 1024,
   rescanIntervalMs: 2000,
+  rateLimit: 0,
+  globalRateLimit: 0,
+  maxSources: 16384,
 });
+
+/** Upper bound of the rate limits, datagrams per second. */
+export const MAX_RATE_LIMIT = 100_000_000;
+
+/** Upper bound of maxSources: a few hundred bytes each keeps the table under a few hundred MB. */
+export const MAX_SOURCES_LIMIT = 1_000_000;
 
 /** Upper bound of maxInflight: far above any useful value, low enough to keep memory bounded. */
 export const MAX_INFLIGHT_LIMIT = 1_000_000;
@@ -125,6 +163,49 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
   const log = options.log ?? noop;
   if (typeof log !== 'function') problem('log', log, 'must be a function (level, line) => void');
 
+  const ranges = (field: 'allow' | 'deny'): string[] => {
+    const list = options[field] ?? [];
+    if (!Array.isArray(list)) {
+      problem(field, list, 'must be a list of CIDR ranges');
+      return [];
+    }
+    const out: string[] = [];
+    list.forEach((entry: unknown, i) => {
+      try {
+        if (typeof entry !== 'string') throw new Error('must be a string');
+        parseRange(entry);
+        out.push(entry.trim());
+      } catch (err) {
+        problem(`${field}[${i}]`, entry, err instanceof Error ? err.message : String(err));
+      }
+    });
+    return out;
+  };
+  const allow = ranges('allow');
+  const deny = ranges('deny');
+
+  const rateLimit = options.rateLimit ?? SERVE_DEFAULTS.rateLimit;
+  if (!isIntegerIn(rateLimit, 0, MAX_RATE_LIMIT)) {
+    problem('rateLimit', rateLimit, `must be an integer in 0..${MAX_RATE_LIMIT}`);
+  }
+  const rateBurst = options.rateBurst ?? Math.max(1, rateLimit);
+  if (!isIntegerIn(rateBurst, 1, MAX_RATE_LIMIT)) {
+    problem('rateBurst', rateBurst, `must be an integer in 1..${MAX_RATE_LIMIT}`);
+  }
+  const globalRateLimit = options.globalRateLimit ?? SERVE_DEFAULTS.globalRateLimit;
+  if (!isIntegerIn(globalRateLimit, 0, MAX_RATE_LIMIT)) {
+    problem('globalRateLimit', globalRateLimit, `must be an integer in 0..${MAX_RATE_LIMIT}`);
+  }
+  const maxSources = options.maxSources ?? SERVE_DEFAULTS.maxSources;
+  if (!isIntegerIn(maxSources, 1, MAX_SOURCES_LIMIT)) {
+    problem('maxSources', maxSources, `must be an integer in 1..${MAX_SOURCES_LIMIT}`);
+  }
+
+  const listenFds = options.listenFds ?? [];
+  if (!Array.isArray(listenFds) || !listenFds.every((fd: unknown) => isIntegerIn(fd, 3, 65535))) {
+    problem('listenFds', listenFds, 'must be a list of descriptor numbers >= 3');
+  }
+
   throwIfProblems(problems);
   return Object.freeze({
     port,
@@ -133,6 +214,13 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
     maxInflight,
     rescanIntervalMs,
     log,
+    allow: Object.freeze(allow),
+    deny: Object.freeze(deny),
+    rateLimit,
+    rateBurst,
+    globalRateLimit,
+    maxSources,
+    listenFds: Object.freeze([...listenFds]),
   });
 }
 

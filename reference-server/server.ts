@@ -4,7 +4,15 @@ import { formatEndpoint } from './bind-error.js';
 import { bindEchoSocket, refusedTable, type EchoCore, type EchoSocket } from './echo-socket.js';
 import { localAddresses, type InterfaceLister } from './local-addresses.js';
 import { BIND_ALL, resolveServeOptions, type ResolvedServeOptions, type ServeOptions } from './options.js';
-import { emptyStats, type ServerStats } from './server-stats.js';
+import { createPolicy } from './policy.js';
+import {
+  copyDetailedStats,
+  emptyDetailedStats,
+  emptyStats,
+  type DetailedStats,
+  type ServerStats,
+} from './server-stats.js';
+import { inheritedSockets } from './systemd.js';
 
 /** A running reference echo server. */
 export interface ReferenceServer {
@@ -14,8 +22,20 @@ export interface ReferenceServer {
   addresses(): string[];
   /** A snapshot of the counters. */
   stats(): ServerStats;
+  /** A snapshot of the counters per family, with drops by reason. */
+  detailedStats(): DetailedStats;
+  /** State of the server for metrics: replies in flight, sockets, tracked and evicted rate-limit sources. */
+  gauges(): ServerGauges;
   /** idempotent; closes every socket and stops re-scanning */
   close(): Promise<void>;
+}
+
+/** Point-in-time values of a running server. */
+export interface ServerGauges {
+  readonly inflight: number;
+  readonly sockets: number;
+  readonly trackedSources: number;
+  readonly evictedSources: number;
 }
 
 /** What the server reads from the host, injectable so interface changes can be simulated in tests. */
@@ -45,18 +65,33 @@ export async function startReferenceServerIn(
 ): Promise<ReferenceServer> {
   const resolved = resolveServeOptions(options);
   const log = resolved.log;
+  const refused = refusedTable(resolved.loopPorts);
   const core: EchoCore = {
     stats: emptyStats(),
     inflight: 0,
     maxInflight: resolved.maxInflight,
-    refused: refusedTable(resolved.loopPorts),
+    refused,
     log,
+    detailed: emptyDetailedStats(),
+    policy: createPolicy({
+      refused,
+      allow: resolved.allow,
+      deny: resolved.deny,
+      ratePerSource: resolved.rateLimit,
+      burstPerSource: resolved.rateBurst,
+      rateGlobal: resolved.globalRateLimit,
+      maxSources: resolved.maxSources,
+    }),
   };
-  const scanAll = resolved.bind.includes(BIND_ALL);
+  // Socket activation: the service manager owns the addresses, so there is nothing to bind or re-scan.
+  const activated = resolved.listenFds.length > 0;
+  const scanAll = !activated && resolved.bind.includes(BIND_ALL);
   const explicit = resolved.bind.filter((a) => a !== BIND_ALL);
   const explicitKeys = new Set(explicit.map(key));
 
-  const { port, sockets, failed } = await bindInitial(core, resolved, candidates(explicit, scanAll, env));
+  const { port, sockets, failed } = activated
+    ? await adoptInherited(core, resolved.listenFds)
+    : await bindInitial(core, resolved, candidates(explicit, scanAll, env));
 
   let closed = false;
   let scan: Promise<void> | undefined;
@@ -114,6 +149,13 @@ export async function startReferenceServerIn(
     port,
     addresses: () => [...sockets.values()].map((s) => s.address),
     stats: () => ({ ...core.stats }),
+    detailedStats: () => copyDetailedStats(core.detailed),
+    gauges: () => ({
+      inflight: core.inflight,
+      sockets: sockets.size,
+      trackedSources: core.policy.trackedSources(),
+      evictedSources: core.policy.evictedSources(),
+    }),
     close: () => {
       closing ??= (async () => {
         closed = true;
@@ -208,6 +250,23 @@ async function bindInitial(
       `${EPHEMERAL_BIND_ATTEMPTS} ports tried, each already in use at one address`,
     { cause: lastInUse },
   );
+}
+
+/** Serves every inherited descriptor; any that cannot be served is fatal, like an explicit address. */
+async function adoptInherited(core: EchoCore, fds: readonly number[]): Promise<Bound> {
+  const sockets = new Map<string, EchoSocket>();
+  try {
+    for (const inherited of inheritedSockets(fds)) {
+      const socket = await bindEchoSocket(core, '', 0, inherited);
+      // Two inherited sockets may share an address (different ports): keep both under distinct keys.
+      sockets.set(`fd${inherited.fd}:${key(socket.address)}`, socket);
+    }
+  } catch (err) {
+    await closeAll(sockets);
+    throw err;
+  }
+  const ports = new Set([...sockets.values()].map((s) => s.port));
+  return { port: ports.size === 1 ? [...ports][0]! : 0, sockets, failed: new Set() };
 }
 
 async function closeAll(sockets: Map<string, EchoSocket>): Promise<void> {

@@ -9,6 +9,7 @@ import {
   type ServerStats,
 } from '../reference-server/index.js';
 import { startReferenceServerIn } from '../reference-server/server.js';
+import { startMetricsServer } from '../reference-server/metrics.js';
 
 /** How long to wait for a reply before calling it lost. */
 const REPLY_TIMEOUT_MS = 2000;
@@ -555,6 +556,122 @@ describe('reference server under a flood', () => {
       }
     } finally {
       await closeSocket(client);
+      await server.close();
+    }
+  });
+});
+
+describe('reference server access control and rate limits', () => {
+  it('throttles a flood from one source above its limit while another source is unaffected', async function () {
+    if (!(await canBind('udp4', '127.0.0.10')) || !(await canBind('udp4', '127.0.0.11'))) {
+      skipBecause(this, '127.0.0.10/11 are not local addresses here');
+    }
+    const server = await startReferenceServer({ port: 0, bind: ['127.0.0.1'], rateLimit: 50, rateBurst: 20 });
+    const flooder = await bindSocket('udp4', '127.0.0.10');
+    const other = await bindSocket('udp4', '127.0.0.11');
+    let flooderReplies = 0;
+    flooder.on('message', () => flooderReplies++);
+    try {
+      const started = Date.now();
+      // 1000 datagrams at about 1000/s, twenty times the limit, paced in batches of 20 so the flood does not
+      // overflow the server's socket buffer (the kernel would then drop everyone's datagrams, before any policy).
+      const flood = (async () => {
+        for (let batch = 0; batch < 50; batch++) {
+          for (let i = 0; i < 20; i++) flooder.send(pattern(64), server.port, '127.0.0.1');
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      // Meanwhile, the other source, within its own limit, gets every reply.
+      for (let i = 0; i < 10; i++) {
+        const replies = await exchange(other, pattern(32), server.port, '127.0.0.1');
+        expect(replies, `reply ${i} to the other source`).to.have.length(1);
+        await new Promise((r) => setTimeout(r, 40));
+      }
+      await flood;
+      await waitFor(() => server.stats().received >= 1010, 3000, 'every datagram to arrive');
+      const elapsedS = (Date.now() - started) / 1000;
+      const detail = server.detailedStats().udp4;
+      // Bucket depth plus the rate over the elapsed time, with slack for timer granularity.
+      expect(flooderReplies).to.be.at.most(20 + Math.ceil(50 * elapsedS) + 5);
+      expect(flooderReplies).to.be.at.least(20);
+      expect(detail.dropped['rate-source']).to.equal(1000 - flooderReplies);
+      expect(server.stats().droppedByPolicy).to.equal(1000 - flooderReplies);
+      expect(server.gauges().trackedSources).to.equal(2);
+    } finally {
+      await closeSocket(flooder);
+      await closeSocket(other);
+      await server.close();
+    }
+  });
+
+  it('drops denied and not-allowed sources and counts each reason', async function () {
+    if (!(await canBind('udp4', '127.0.0.12'))) skipBecause(this, '127.0.0.12 is not a local address here');
+    const server = await startReferenceServer({
+      port: 0,
+      bind: ['127.0.0.1'],
+      allow: ['127.0.0.0/24'],
+      deny: ['127.0.0.12/32'],
+    });
+    const denied = await bindSocket('udp4', '127.0.0.12');
+    const outside = (await canBind('udp4', '127.0.1.12'))
+      ? await bindSocket('udp4', '127.0.1.12')
+      : undefined;
+    const allowed = await bindSocket('udp4', '127.0.0.1');
+    try {
+      expect(await exchange(denied, pattern(8), server.port, '127.0.0.1', SILENCE_MS)).to.have.length(0);
+      if (outside) {
+        expect(await exchange(outside, pattern(8), server.port, '127.0.0.1', SILENCE_MS)).to.have.length(0);
+      }
+      expect(await exchange(allowed, pattern(8), server.port, '127.0.0.1')).to.have.length(1);
+      const dropped = server.detailedStats().udp4.dropped;
+      expect(dropped.denied).to.equal(1);
+      expect(dropped['not-allowed']).to.equal(outside ? 1 : 0);
+    } finally {
+      await closeSocket(denied);
+      if (outside) await closeSocket(outside);
+      await closeSocket(allowed);
+      await server.close();
+    }
+  });
+});
+
+describe('reference server metrics endpoint', () => {
+  it('serves Prometheus counters that move with the traffic, per family and drop reason', async () => {
+    const server = await startReferenceServer({ port: 0, bind: ['127.0.0.1'], loopPorts: [] });
+    const metrics = await startMetricsServer('127.0.0.1', 0, server);
+    const client = await bindSocket('udp4', '127.0.0.1');
+    const scrape = async (): Promise<string> => {
+      const res = await fetch(metrics.url, { signal: AbortSignal.timeout(REPLY_TIMEOUT_MS) });
+      expect(res.status).to.equal(200);
+      expect(res.headers.get('content-type')).to.match(/^text\/plain/);
+      return res.text();
+    };
+    const value = (text: string, series: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      if (line === undefined) throw new Error(`no series ${series}`);
+      return Number(line.split(' ')[1]);
+    };
+    try {
+      const before = await scrape();
+      expect(value(before, 'echolot_datagrams_received_total{family="ipv4"}')).to.equal(0);
+      for (let i = 0; i < 3; i++) {
+        expect(await exchange(client, pattern(100), server.port, '127.0.0.1')).to.have.length(1);
+      }
+      const after = await scrape();
+      expect(value(after, 'echolot_datagrams_received_total{family="ipv4"}')).to.equal(3);
+      expect(value(after, 'echolot_datagrams_echoed_total{family="ipv4"}')).to.equal(3);
+      expect(value(after, 'echolot_bytes_received_total{family="ipv4"}')).to.equal(300);
+      expect(value(after, 'echolot_bytes_echoed_total{family="ipv4"}')).to.equal(300);
+      expect(value(after, 'echolot_datagrams_received_total{family="ipv6"}')).to.equal(0);
+      expect(value(after, 'echolot_datagrams_dropped_total{family="ipv4",reason="rate-source"}')).to.equal(0);
+      expect(value(after, 'echolot_sockets')).to.equal(1);
+      expect(after).to.match(/^process_resident_memory_bytes \d+/m);
+      expect(after).to.match(/^process_open_fds \d+/m);
+      const missing = await fetch(metrics.url.replace('/metrics', '/nope'));
+      expect(missing.status).to.equal(404);
+    } finally {
+      await closeSocket(client);
+      await metrics.close();
       await server.close();
     }
   });

@@ -1,8 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { listenFdsFromEnv } from '../reference-server/systemd.js';
 
 /** dist/test/serve-cli.test.js -> dist/harness/cli/main.js */
 const MAIN = fileURLToPath(new URL('../harness/cli/main.js', import.meta.url));
@@ -69,9 +72,10 @@ async function waitForLine(lines: string[], pattern: RegExp, what: string): Prom
   }
 }
 
-function echoOnce(port: number, payload: Buffer): Promise<Buffer> {
+function echoOnce(port: number, payload: Buffer, address = '127.0.0.1'): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const socket: Socket = createSocket('udp4');
+    const v6 = address.includes(':');
+    const socket: Socket = createSocket(v6 ? 'udp6' : 'udp4');
     const timer = setTimeout(() => {
       socket.close();
       reject(new Error('no echo within 2000 ms'));
@@ -86,7 +90,7 @@ function echoOnce(port: number, payload: Buffer): Promise<Buffer> {
       socket.close();
       resolve(msg);
     });
-    socket.bind(0, '127.0.0.1', () => socket.send(payload, port, '127.0.0.1'));
+    socket.bind(0, v6 ? '::1' : '127.0.0.1', () => socket.send(payload, port, address));
   });
 }
 
@@ -216,6 +220,212 @@ describe('echolot serve', function () {
       'echolot: cannot bind udp 127.0.0.1:7: permission denied (ports below 1024 need privilege): ' +
         'use --port 7007, or grant CAP_NET_BIND_SERVICE (setcap cap_net_bind_service=+ep $(command -v node))',
     ]);
+  });
+});
+
+/** The systemd units shipped in docs/systemd (dist/test -> repository root). */
+const UNIT_DIR = fileURLToPath(new URL('../../docs/systemd/', import.meta.url));
+
+function hasCommand(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+}
+
+function freeUdpPort(address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket(address.includes(':') ? 'udp6' : 'udp4');
+    s.once('error', reject);
+    s.bind(0, address, () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function nobodyCanRead(): boolean {
+  const r = spawnSync('setpriv', [
+    '--reuid=nobody',
+    '--regid=nogroup',
+    '--clear-groups',
+    process.execPath,
+    '-e',
+    'require("node:fs").accessSync(process.argv[1])',
+    MAIN,
+  ]);
+  return r.status === 0;
+}
+
+describe('echolot serve as a daemon', function () {
+  this.timeout(20000);
+
+  after(() => {
+    for (const child of running) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('binds port 7 as root, then runs as nobody (ps shows it) and still echoes', async function () {
+    if (process.getuid?.() !== 0) skipBecause(this, 'needs root to bind port 7 and switch users');
+    if (!hasCommand('setpriv') || !nobodyCanRead()) skipBecause(this, `user nobody cannot read ${MAIN}`);
+    const r = serve(['--port', '7', '--bind', '127.0.77.7', '--user', 'nobody']);
+    await waitForLine(r.stdout, LISTENING, 'the listening line');
+    await waitForLine(r.stderr, /running as user nobody \(uid \d+, gid \d+\)/, 'the privilege line');
+    const ps = spawnSync('ps', ['-o', 'user=,group=', '-p', String(r.child.pid)], { encoding: 'utf8' });
+    expect(ps.stdout.trim().split(/\s+/)[0]).to.equal('nobody');
+    const status = readFileSync(`/proc/${r.child.pid}/status`, 'utf8');
+    const uid = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status);
+    expect(
+      uid?.slice(1).every((u) => u !== '0'),
+      'no real, effective, saved or fs uid 0',
+    ).to.equal(true);
+    expect(/^Groups:\s*(.*)$/m.exec(status)?.[1]?.split(/\s+/)).to.not.include('0');
+    expect((await echoOnce(7, Buffer.from('6e6f626f6479', 'hex'), '127.0.77.7')).toString('hex')).to.equal(
+      '6e6f626f6479',
+    );
+    r.child.kill('SIGTERM');
+    expect((await within(r.exited, 3000, 'exit')).code).to.equal(0);
+  });
+
+  it('exits 64 before binding for an unknown --user', async () => {
+    const r = serve(['--port', '0', '--bind', '127.0.0.1', '--user', 'no-such-user-echolot']);
+    const { code } = await within(r.exited, WAIT_MS, 'exit');
+    expect(code).to.equal(64);
+    expect(r.stderr.join('\n')).to.include('--user no-such-user-echolot: no such user');
+    expect(r.stdout.join('')).to.equal('');
+  });
+
+  it('exits 64 for --user when not root', async function () {
+    if (process.getuid?.() !== 0) skipBecause(this, 'needs root to start as an unprivileged user');
+    if (!hasCommand('setpriv') || !nobodyCanRead()) skipBecause(this, `user nobody cannot read ${MAIN}`);
+    const r = run('setpriv', [
+      '--reuid=nobody',
+      '--regid=nogroup',
+      '--clear-groups',
+      process.execPath,
+      MAIN,
+      'serve',
+      '--port',
+      '0',
+      '--bind',
+      '127.0.0.1',
+      '--user',
+      'nobody',
+    ]);
+    const { code } = await within(r.exited, WAIT_MS, 'exit');
+    expect(code).to.equal(64);
+    expect(r.stderr.join('\n')).to.match(/--user nobody: only root can switch users \(running as uid \d+\)/);
+  });
+
+  it('serves the sockets systemd passes (socket activation, IPv4 and IPv6)', async function () {
+    if (!hasCommand('systemd-socket-activate')) {
+      skipBecause(this, "systemd-socket-activate is missing (Debian's systemd package)");
+    }
+    const port4 = await freeUdpPort('127.0.77.8');
+    const ipv6 = await freeUdpPort('::1').then(
+      (p) => p,
+      () => undefined,
+    );
+    const listen = ['-l', `127.0.77.8:${port4}`, ...(ipv6 !== undefined ? ['-l', `[::1]:${ipv6}`] : [])];
+    const r = run('systemd-socket-activate', [
+      '--datagram',
+      ...listen,
+      '--fdname=echo',
+      process.execPath,
+      MAIN,
+      'serve',
+    ]);
+    await waitForLine(r.stderr, /^Listening on 127\.0\.77\.8/, 'systemd-socket-activate to listen');
+    // The first datagram starts the server; it stays queued on the socket and is echoed once the server runs.
+    expect(
+      (await echoOnce(port4, Buffer.from('736f636b6574', 'hex'), '127.0.77.8')).toString('hex'),
+    ).to.equal('736f636b6574');
+    await waitForLine(r.stderr, /socket activation: serving \d inherited socket/, 'the activation line');
+    const [, , addresses] = await waitForLine(r.stdout, LISTENING, 'the listening line');
+    expect(addresses).to.include('127.0.77.8');
+    if (ipv6 !== undefined) {
+      expect(addresses).to.include('::1');
+      expect((await echoOnce(ipv6, Buffer.from('7636', 'hex'), '::1')).toString('hex')).to.equal('7636');
+    }
+    r.child.kill('SIGTERM');
+    expect((await within(r.exited, 3000, 'exit')).code).to.equal(0);
+    const [, received] = await waitForLine(r.stdout, SUMMARY, 'the summary line');
+    expect(Number(received)).to.equal(ipv6 !== undefined ? 2 : 1);
+  });
+
+  it('takes descriptors only when LISTEN_PID is its own, and refuses --port/--bind under activation', async () => {
+    const env = { LISTEN_PID: '1234', LISTEN_FDS: '2', LISTEN_FDNAMES: 'a:b' };
+    expect(listenFdsFromEnv(env, 1234)).to.deep.equal({ fds: [3, 4], names: ['a', 'b'] });
+    expect(listenFdsFromEnv(env, 999), 'descriptors meant for another process').to.equal(undefined);
+    expect(listenFdsFromEnv({}, 1234)).to.equal(undefined);
+    // exec keeps the shell's pid, so LISTEN_PID=$$ names the server process.
+    const r = run('sh', [
+      '-c',
+      'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$1" serve --port 0',
+      process.execPath,
+      MAIN,
+    ]);
+    const { code } = await within(r.exited, WAIT_MS, 'exit');
+    expect(code).to.equal(64);
+    expect(r.stderr.join('\n')).to.include('--port and --bind do not apply under socket activation');
+  });
+
+  it('ships a unit and a socket that pass systemd-analyze verify', function () {
+    if (!hasCommand('systemd-analyze'))
+      skipBecause(this, "systemd-analyze is missing (Debian's systemd package)");
+    const dir = mkdtempSync(join(tmpdir(), 'echolot-units-'));
+    try {
+      // The unit names /usr/local/bin/echolot (npm install -g); verify checks that it exists, so point it here.
+      const unit = readFileSync(join(UNIT_DIR, 'echolot.service'), 'utf8');
+      expect(unit).to.include('ExecStart=/usr/local/bin/echolot serve');
+      writeFileSync(
+        join(dir, 'echolot.service'),
+        unit.replace('/usr/local/bin/echolot', `${process.execPath} ${MAIN}`),
+      );
+      copyFileSync(join(UNIT_DIR, 'echolot.socket'), join(dir, 'echolot.socket'));
+      const r = spawnSync(
+        'systemd-analyze',
+        ['verify', join(dir, 'echolot.service'), join(dir, 'echolot.socket')],
+        {
+          encoding: 'utf8',
+          cwd: dir,
+          timeout: 15000,
+        },
+      );
+      // Unknown keys and bad values are only warnings (exit 0): any line naming our units is a failure too.
+      const complaints = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('echolot.'));
+      expect(complaints).to.deep.equal([]);
+      expect(r.status).to.equal(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('logs JSON records with levels on stdout with --log-format json', async () => {
+    const r = serve([
+      '--port',
+      '0',
+      '--bind',
+      '127.0.0.1',
+      '--log-format',
+      'json',
+      '--metrics',
+      '127.0.0.1:0',
+    ]);
+    const listening = await waitForLine(r.stdout, /"event":"listening"/, 'the listening record');
+    const record = JSON.parse(listening.input!) as Record<string, unknown>;
+    expect(record).to.include({ level: 'info', event: 'listening', name: 'echolot-serve' });
+    expect(record['time']).to.be.a('string');
+    const port = record['port'] as number;
+    await echoOnce(port, Buffer.from('6a736f6e', 'hex'));
+    const metrics = await waitForLine(r.stdout, /"event":"metrics"/, 'the metrics record');
+    const url = (JSON.parse(metrics.input!) as { url: string }).url;
+    const body = await (await fetch(url)).text();
+    expect(body).to.match(/^echolot_datagrams_echoed_total\{family="ipv4"\} 1$/m);
+    r.child.kill('SIGTERM');
+    expect((await within(r.exited, 3000, 'exit')).code).to.equal(0);
+    const stopped = await waitForLine(r.stdout, /"event":"stopped"/, 'the stopped record');
+    expect(JSON.parse(stopped.input!)).to.include({ received: 1, echoed: 1 });
+    expect(r.stderr.filter((l) => l !== '')).to.deep.equal([]);
+    for (const line of r.stdout.filter((l) => l !== '')) expect(() => JSON.parse(line)).to.not.throw();
   });
 });
 
