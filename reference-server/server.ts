@@ -1,8 +1,10 @@
 import { networkInterfaces } from 'node:os';
 import { HarnessError, isErrno } from '../harness/errors.js';
+import { nativeIo, type IoPath } from '../harness/net/native-io.js';
 import { formatEndpoint } from './bind-error.js';
 import { bindEchoSocket, refusedTable, type EchoCore, type EchoSocket } from './echo-socket.js';
 import { localAddresses, type InterfaceLister } from './local-addresses.js';
+import { startNativeServer } from './native-socket.js';
 import { BIND_ALL, resolveServeOptions, type ResolvedServeOptions, type ServeOptions } from './options.js';
 import { emptyStats, type ServerStats } from './server-stats.js';
 
@@ -10,6 +12,8 @@ import { emptyStats, type ServerStats } from './server-stats.js';
 export interface ReferenceServer {
   /** The UDP port every address is served on. */
   readonly port: number;
+  /** The datagram I/O path: 'native' (one wildcard socket per family, echo in C) or 'dgram' (one socket per address). */
+  readonly io: IoPath;
   /** addresses currently bound, e.g. ['127.0.0.1', '::1'] */
   addresses(): string[];
   /** A snapshot of the counters. */
@@ -33,7 +37,11 @@ interface Candidate {
   readonly explicit: boolean;
 }
 
-/** Starts the reference echo server: one socket per address, all on one port, loop protection on. */
+/**
+ * Starts the reference echo server on one port with loop protection on: with the native I/O module one
+ * wildcard socket per family answering from each request's destination address, else (ECHOLOT_IO=dgram,
+ * or the module not built) one node:dgram socket per address.
+ */
 export function startReferenceServer(options?: ServeOptions): Promise<ReferenceServer> {
   return startReferenceServerIn(options, { networkInterfaces });
 }
@@ -44,6 +52,10 @@ export async function startReferenceServerIn(
   env: ServerEnvironment,
 ): Promise<ReferenceServer> {
   const resolved = resolveServeOptions(options);
+  const native = nativeIo();
+  if (native !== undefined) {
+    return { io: 'native', ...(await startNativeServer(native, resolved, env.networkInterfaces)) };
+  }
   const log = resolved.log;
   const core: EchoCore = {
     stats: emptyStats(),
@@ -112,6 +124,7 @@ export async function startReferenceServerIn(
   let closing: Promise<void> | undefined;
   return {
     port,
+    io: 'dgram',
     addresses: () => [...sockets.values()].map((s) => s.address),
     stats: () => ({ ...core.stats }),
     close: () => {
