@@ -1,8 +1,10 @@
 import { networkInterfaces } from 'node:os';
 import { HarnessError, isErrno } from '../harness/errors.js';
+import { nativeIo, type IoPath } from '../harness/net/native-io.js';
 import { formatEndpoint } from './bind-error.js';
 import { bindEchoSocket, refusedTable, type EchoCore, type EchoSocket } from './echo-socket.js';
 import { localAddresses, type InterfaceLister } from './local-addresses.js';
+import { startNativeServer } from './native-socket.js';
 import { BIND_ALL, resolveServeOptions, type ResolvedServeOptions, type ServeOptions } from './options.js';
 import { createPolicy } from './policy.js';
 import {
@@ -18,6 +20,8 @@ import { inheritedSockets } from './systemd.js';
 export interface ReferenceServer {
   /** The UDP port every address is served on. */
   readonly port: number;
+  /** The datagram I/O path: 'native' (one wildcard socket per family, echo in C) or 'dgram' (one socket per address). */
+  readonly io: IoPath;
   /** addresses currently bound, e.g. ['127.0.0.1', '::1'] */
   addresses(): string[];
   /** A snapshot of the counters. */
@@ -53,7 +57,11 @@ interface Candidate {
   readonly explicit: boolean;
 }
 
-/** Starts the reference echo server: one socket per address, all on one port, loop protection on. */
+/**
+ * Starts the reference echo server on one port with loop protection on: with the native I/O module one
+ * wildcard socket per family answering from each request's destination address, else (ECHOLOT_IO=dgram,
+ * or the module not built) one node:dgram socket per address.
+ */
 export function startReferenceServer(options?: ServeOptions): Promise<ReferenceServer> {
   return startReferenceServerIn(options, { networkInterfaces });
 }
@@ -64,6 +72,24 @@ export async function startReferenceServerIn(
   env: ServerEnvironment,
 ): Promise<ReferenceServer> {
   const resolved = resolveServeOptions(options);
+  const native = nativeIo();
+  // The native backend applies loop protection in C; access control, rate limits and inherited
+  // descriptors are served by the node:dgram backend.
+  const needsJsPolicy =
+    resolved.allow.length > 0 ||
+    resolved.deny.length > 0 ||
+    resolved.rateLimit > 0 ||
+    resolved.globalRateLimit > 0 ||
+    resolved.listenFds.length > 0;
+  if (native !== undefined && !needsJsPolicy) {
+    const server = await startNativeServer(native, resolved, env.networkInterfaces);
+    return {
+      io: 'native',
+      ...server,
+      detailedStats: () => server.detailedStats(),
+      gauges: () => ({ ...server.gauges(), trackedSources: 0, evictedSources: 0 }),
+    };
+  }
   const log = resolved.log;
   const refused = refusedTable(resolved.loopPorts);
   const core: EchoCore = {
@@ -147,6 +173,7 @@ export async function startReferenceServerIn(
   let closing: Promise<void> | undefined;
   return {
     port,
+    io: 'dgram',
     addresses: () => [...sockets.values()].map((s) => s.address),
     stats: () => ({ ...core.stats }),
     detailedStats: () => copyDetailedStats(core.detailed),

@@ -360,6 +360,8 @@ describe('echolot check (CLI)', function () {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
       version: string;
     };
-    expect(r.stdout.trim()).to.equal(`echolot ${pkg.version}`);
+    const [version, io] = r.stdout.trim().split('\n');
+    expect(version).to.equal(`echolot ${pkg.version}`);
+    expect(io).to.match(process.env['ECHOLOT_IO'] === 'dgram' ? /^i\/o: dgram / : /^i\/o: (native|dgram) /);
   });
 });

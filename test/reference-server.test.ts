@@ -2,6 +2,7 @@ import { createSocket, type RemoteInfo, type Socket, type SocketType } from 'nod
 import type { NetworkInterfaceInfo } from 'node:os';
 import { expect } from 'chai';
 import { HarnessError } from '../harness/errors.js';
+import { ioPath } from '../harness/net/native-io.js';
 import {
   resolveServeOptions,
   startReferenceServer,
@@ -338,7 +339,13 @@ describe('reference server loop protection', () => {
     }
   });
 
-  it('refuses datagrams from its own port number (another echo server on the same port)', async () => {
+  it('refuses datagrams from its own port number (another echo server on the same port)', async function () {
+    if (ioPath() === 'native') {
+      skipBecause(
+        this,
+        'the native server holds its port on every local address (wildcard socket), so no socket on this host can send from it (a peer on another host or namespace can)',
+      );
+    }
     const server = await startReferenceServer({ port: 0, bind: ['127.0.0.1'] });
     // Another address of lo may use the same port number: that is the peer echo server of a loop.
     const twin = await bindSocket('udp4', '127.0.0.5', server.port);

@@ -3,6 +3,7 @@ import { HarnessError } from '../errors.js';
 import { checkCommand } from './check-command.js';
 import { serveCommand } from './serve-command.js';
 import { ECHOLOT_VERSION } from '../version.js';
+import { ioDescription } from '../net/native-io.js';
 
 const HELP = `echolot ${ECHOLOT_VERSION}: conformance and load tests for UDP echo servers (RFC 862)
 
@@ -10,7 +11,7 @@ Usage:
   echolot check [HOST:PORT] [options]   run the conformance catalogue (no target: the embedded reference server)
   echolot load [HOST:PORT] [options]    load-test an echo server: latency, rates, loss (no target: the reference server)
   echolot serve [options]               run the reference echo server
-  echolot --version                     print the version
+  echolot --version                     print the version and the datagram I/O path
   echolot COMMAND --help                options of a command
 
 Exit codes: 0 as expected, 1 unexpected failures (load: a threshold breached), 2 stale expectations,
@@ -31,7 +32,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import('./load-command.js')).loadCommand(rest);
     case '--version':
     case '-V':
-      process.stdout.write(`echolot ${ECHOLOT_VERSION}\n`);
+      process.stdout.write(`echolot ${ECHOLOT_VERSION}\ni/o: ${ioDescription()}\n`);
       return 0;
     case undefined:
     case '--help':

@@ -1,5 +1,10 @@
-/** A flow: one EchoClient on its own ephemeral port, connected to the target, with reusable send buffers. */
+/**
+ * A flow: one client socket on its own ephemeral port, connected to the target. On the native I/O module
+ * (batched recvmmsg/sendmmsg) when it is in use, else an EchoClient on node:dgram with reusable send buffers.
+ */
 import { EchoClient } from '../net/echo-client.js';
+import { NativeClient } from '../net/native-client.js';
+import { ioPath, type IoPath } from '../net/native-io.js';
 import type { Family } from '../protocol/constants.js';
 import { encodeProbe } from '../protocol/probe-codec.js';
 import { clockNs } from './clock.js';
@@ -50,11 +55,13 @@ export class Flow {
 
   private constructor(
     readonly id: number,
-    readonly client: EchoClient,
+    /** The socket: a NativeClient on the native path, an EchoClient on node:dgram. */
+    readonly client: EchoClient | NativeClient,
     readonly port: number,
     private readonly setup: FlowSetup,
   ) {
-    this.rings = setup.sizes.map((size) => {
+    // The native path encodes straight into its send arena: no rings needed.
+    this.rings = (client instanceof NativeClient ? [] : setup.sizes).map((size) => {
       const n = Math.max(4, Math.min(256, Math.floor(RING_BYTES / size)));
       return Array.from({ length: n }, () => Buffer.alloc(size));
     });
@@ -66,17 +73,34 @@ export class Flow {
 
   /** Opens flow `id` (its socket connected to the target, so the kernel reports ICMP errors). */
   static async open(id: number, setup: FlowSetup, sink: ReplySink): Promise<Flow> {
+    let flow: Flow | undefined;
+    const native = NativeClient.open(
+      {
+        family: setup.family,
+        connect: { address: setup.address, port: setup.port },
+        maxSend: Math.max(...setup.sizes),
+        ...(setup.rcvbufBytes === undefined ? {} : { recvBufferBytes: setup.rcvbufBytes }),
+      },
+      // atNs is on performance.now()'s clock, as clockNs() is.
+      (data, atNs) => sink(flow as Flow, data, atNs),
+    );
+    if (native !== undefined) {
+      flow = new Flow(id, native, native.local().port, setup);
+      const opened = flow;
+      native.onFaults((errno) => opened.noteFault(errno));
+      return flow;
+    }
     const client = await EchoClient.open({
       family: setup.family,
       connect: { address: setup.address, port: setup.port },
       ...(setup.rcvbufBytes === undefined ? {} : { recvBufferBytes: setup.rcvbufBytes }),
     });
-    const flow = new Flow(id, client, client.local().port, setup);
+    const dgramFlow = new Flow(id, client, client.local().port, setup);
     client.listen(
-      (data) => sink(flow, data, clockNs()),
-      (errno) => flow.noteFault(errno),
+      (data) => sink(dgramFlow, data, clockNs()),
+      (errno) => dgramFlow.noteFault(errno),
     );
-    return flow;
+    return dgramFlow;
   }
 
   /**
@@ -85,8 +109,23 @@ export class Flow {
    * the actual one. Returns the actual send time, ns.
    */
   send(seq: number, sizeIndex: number, intendedNs?: number): number {
-    const ring = this.rings[sizeIndex] as Buffer[];
     const size = this.setup.sizes[sizeIndex] as number;
+    const client = this.client;
+    if (client instanceof NativeClient) {
+      const slot = client.slot();
+      const actualNs = clockNs();
+      encodeProbe(slot, {
+        runId: this.setup.runId,
+        flow: this.id,
+        seq,
+        intendedNs: intendedNs ?? actualNs,
+        actualNs,
+        length: size,
+      });
+      client.commit(size);
+      return actualNs;
+    }
+    const ring = this.rings[sizeIndex] as Buffer[];
     // A ring slot is reused only once its earlier send completed (sends complete in order per socket).
     const buf =
       this.sendsIssued - this.sendsDone < ring.length
@@ -102,13 +141,13 @@ export class Flow {
       length: size,
     });
     this.sendsIssued++;
-    this.client.sendWith(buf, this.onSent);
+    client.sendWith(buf, this.onSent);
     return actualNs;
   }
 
   /** Sends not yet handed to the kernel. */
   get sendsPending(): number {
-    return this.sendsIssued - this.sendsDone;
+    return this.client instanceof NativeClient ? this.client.pending : this.sendsIssued - this.sendsDone;
   }
 
   /** Counts a socket fault: ICMP reports as icmpErrors, anything else as a generator send error. */
@@ -138,4 +177,16 @@ export async function openFlows(count: number, setup: FlowSetup, sink: ReplySink
     throw err;
   }
   return flows;
+}
+
+/** The I/O path flows use in this process (LoadResult.io). */
+export function flowIo(): IoPath {
+  return ioPath();
+}
+
+/** LoadResult.ioPath: the I/O path in words. */
+export function flowIoPath(): string {
+  return flowIo() === 'native'
+    ? 'native: recvmmsg/sendmmsg batches, one JavaScript call per received batch, main thread'
+    : 'node:dgram, one send and one message event per datagram, main thread';
 }

@@ -8,7 +8,7 @@ import { parseTarget, resolveTarget } from '../spec/target.js';
 import { busyWait, clockNs } from './clock.js';
 import { sumCounters } from './counters.js';
 import { startEmbeddedServer, type ChildServer } from './embedded-server.js';
-import { openFlows, type Flow } from './flows.js';
+import { flowIoPath, openFlows, type Flow } from './flows.js';
 import { snapshotProc } from './generator-health.js';
 import { IntervalSeries } from './intervals.js';
 import { LatencyRecorder } from './latency.js';
@@ -317,7 +317,7 @@ async function measure(
       intervals: series.all(),
       generator,
       lossAttribution: { generator: generatorLoss, networkOrServer: counters.lost - generatorLoss },
-      ioPath: IO_PATH,
+      ioPath: flowIoPath(),
     };
   } finally {
     clearInterval(intervalTimer);

@@ -15,6 +15,8 @@ export interface ThresholdJson {
 
 /** The document of `--json` and of reports/<run-id>/load.json: the LoadResult plus the evaluated thresholds. */
 export type LoadReportJson = LoadResult & {
+  /** The generator's datagram I/O path (ECHOLOT_IO=dgram forces 'dgram'). */
+  readonly io: 'native' | 'dgram';
   readonly thresholds: readonly ThresholdJson[];
   /** False when a threshold was breached (the CLI then exits 1). */
   readonly passed: boolean;
@@ -35,7 +37,8 @@ export function thresholdsJson(outcomes: readonly ThresholdOutcome[]): Threshold
 
 /** The report document (pure). */
 export function loadReport(result: LoadResult, outcomes: readonly ThresholdOutcome[]): LoadReportJson {
-  return { ...result, thresholds: thresholdsJson(outcomes), passed: outcomes.every((o) => o.ok) };
+  const io = result.ioPath.startsWith('native') ? 'native' : 'dgram';
+  return { ...result, io, thresholds: thresholdsJson(outcomes), passed: outcomes.every((o) => o.ok) };
 }
 
 /** `--json` and load.json: the report, pretty-printed, newline-terminated. */

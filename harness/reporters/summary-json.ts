@@ -71,6 +71,7 @@ export function renderSummaryJson(summary: Summary): string {
           node: summary.run.platform.node,
           privileged: summary.run.platform.privileged,
           ioPath: summary.run.ioPath,
+          io: summary.run.ioPath.startsWith('native') ? 'native' : 'dgram',
         },
       },
       extra: {

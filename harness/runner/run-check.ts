@@ -139,7 +139,8 @@ export async function runCheck(input: CheckOptions = {}, hooks: CheckHooks = {})
       },
       platform: { os: platform(), node: process.version, privileged: capabilities.privileged },
       capabilities,
-      ioPath: IO_PATH,
+      // The probes always use node:dgram; the embedded reference server may run on the native module.
+      ioPath: server?.io === 'native' ? `native reference server; probes ${IO_PATH}` : IO_PATH,
       preflight: {
         rttMs: ('rttMs' in pre ? pre.rttMs : undefined) ?? 0,
         ...(pre.note ? { note: pre.note } : {}),

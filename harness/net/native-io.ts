@@ -1,0 +1,140 @@
+/**
+ * The optional native datagram I/O module (native/echolot_io.c, built by node-gyp during `npm ci`): batched
+ * recvmmsg/sendmmsg with IP_PKTINFO. Together with echo-client.ts this is the only code that touches
+ * sockets; when the module is missing, or ECHOLOT_IO=dgram forces it, everything runs on node:dgram.
+ */
+import { createRequire } from 'node:module';
+import { HarnessError } from '../errors.js';
+
+/** Which datagram I/O path runs: the native module or node:dgram. */
+export type IoPath = 'native' | 'dgram';
+
+/** Receives one batch (client sockets: the count) or one error name (errno string). */
+export type NativeEventHandler = (countOrKind: number | string, errno?: string) => void;
+
+/** One UDP socket owned by the native module. */
+export interface NativeSocket {
+  /** Binds; returns the bound port. Throws an Error whose `code` is the errno name. */
+  bind(address: string, port: number): number;
+  /** Connects to a peer (client sockets). */
+  connect(address: string, port: number): void;
+  /** [address, port] of the socket. */
+  local(): [string, number];
+  /** Sets (bytes >= 0) and returns SO_RCVBUF (which 0) or SO_SNDBUF (which 1). */
+  bufferSize(which: 0 | 1, bytes: number): number;
+  /** Echo mode: starts echoing in C with this refused-port table, stats array and send-queue bound. */
+  startEcho(refused: Uint8Array, stats: Float64Array, queueMax: number): void;
+  /** Echo mode: answer only these destinations ([family, 16 address bytes, scope id]); null = any. */
+  setFilter(list: readonly (readonly [4 | 6, Uint8Array, number])[] | null): void;
+  /** Echo mode: fn(count) once per batch; it may set shared().verdict[i] = 1 to drop datagram i. */
+  setPolicy(fn: ((count: number) => void) | null): void;
+  /** Client mode: starts receiving; returns the send arena and its per-slot lengths. */
+  startClient(slots: number, slotSize: number, queueMax: number): [ArrayBuffer, Int32Array];
+  /** Client mode: sends arena slots 0..count-1; returns the first hard errno name, if any. */
+  send(count: number): string | undefined;
+  /** Datagrams waiting for the socket to turn writable. */
+  queued(): number;
+  /** Stops polling and closes the descriptor; idempotent. */
+  close(): void;
+}
+
+/** Views of the receive arena shared by every native socket of this thread; valid during a callback only. */
+export interface NativeShared {
+  /** BATCH slots of `slot` bytes: datagram i starts at i * slot. */
+  readonly data: ArrayBuffer;
+  /** metaStride ints per datagram: length, source port, family (4/6), interface index. */
+  readonly meta: Int32Array;
+  /** 16 bytes per datagram: source address (IPv4 in the first 4). */
+  readonly src: Uint8Array;
+  /** 16 bytes per datagram: destination address, from IP_PKTINFO / IPV6_PKTINFO. */
+  readonly dst: Uint8Array;
+  /** Receive time per datagram, ns (uv_hrtime clock). */
+  readonly ts: Float64Array;
+  /** Echo-mode policy verdicts: 1 = drop. */
+  readonly verdict: Uint8Array;
+  readonly batch: number;
+  readonly slot: number;
+  readonly metaStride: number;
+}
+
+/** The module's exports. */
+export interface NativeModule {
+  readonly Socket: new (family: 4 | 6, mode: 0 | 1, onEvent: NativeEventHandler) => NativeSocket;
+  /** Binds a throwaway socket to address:0: undefined when the address is local, else the errno name. */
+  probeBind(family: 4 | 6, address: string): string | undefined;
+  /** uv_hrtime() in ns, the clock of shared().ts. */
+  hrtime(): number;
+  shared(): NativeShared;
+}
+
+/** Indices of the echo-mode stats array. */
+export const NATIVE_STAT = Object.freeze({
+  received: 0,
+  echoed: 1,
+  droppedByPolicy: 2,
+  droppedQueueFull: 3,
+  errors: 4,
+  bytesIn: 5,
+  bytesOut: 6,
+  queued: 7,
+  length: 8,
+});
+
+/** The environment variable that selects the I/O path: 'dgram' forces the fallback, 'native' requires the module. */
+export const IO_ENV = 'ECHOLOT_IO';
+
+interface Loaded {
+  readonly module: NativeModule | undefined;
+  /** Why the native module is not used, when it is not. */
+  readonly reason: string;
+}
+
+let loaded: Loaded | undefined;
+
+function load(): Loaded {
+  const wanted = process.env[IO_ENV];
+  if (wanted !== undefined && wanted !== '' && wanted !== 'dgram' && wanted !== 'native') {
+    throw new HarnessError('ERR_ECHOLOT_USAGE', `${IO_ENV}=${wanted}: must be 'native' or 'dgram'`);
+  }
+  if (wanted === 'dgram') return { module: undefined, reason: `forced by ${IO_ENV}=dgram` };
+  try {
+    // dist/harness/net/native-io.js -> <package>/build/Release/echolot_io.node
+    const require = createRequire(import.meta.url);
+    const module = require('../../../build/Release/echolot_io.node') as NativeModule;
+    return { module, reason: '' };
+  } catch (err) {
+    const why = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
+    if (wanted === 'native') {
+      throw new HarnessError(
+        'ERR_ECHOLOT_INTERNAL',
+        `${IO_ENV}=native but the native I/O module cannot be loaded (${why}); build it with npm run build:native`,
+        { cause: err },
+      );
+    }
+    return { module: undefined, reason: `native module not built (${why})` };
+  }
+}
+
+/** The native module, or undefined when the fallback runs (not built, not Linux, or ECHOLOT_IO=dgram). */
+export function nativeIo(): NativeModule | undefined {
+  loaded ??= load();
+  return loaded.module;
+}
+
+/** The I/O path this process uses. */
+export function ioPath(): IoPath {
+  return nativeIo() === undefined ? 'dgram' : 'native';
+}
+
+/** One line for `echolot --version` and reports: the path and, for the fallback, why. */
+export function ioDescription(): string {
+  const module = nativeIo();
+  return module !== undefined
+    ? 'native (recvmmsg/sendmmsg batches with IP_PKTINFO, one JavaScript call per batch)'
+    : `dgram (node:dgram, one call per datagram; ${loaded?.reason ?? ''})`;
+}
+
+/** An Error with an errno `code`, as node:dgram would raise it. */
+export function errnoError(code: string, message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code });
+}

@@ -1,0 +1,1067 @@
+/*
+ * echolot_io: batched UDP datagram I/O for echolot (N-API, Linux).
+ *
+ * One Socket owns one non-blocking UDP descriptor polled by libuv (uv_poll_t on Node's own loop): it never
+ * blocks and never busy-waits. On readable it drains with recvmmsg in batches of BATCH until EAGAIN or a
+ * per-callback cap, so one wake-up serves many datagrams.
+ *
+ * Two modes:
+ * - echo (the reference server): the whole echo happens here. Each batch is filtered (loop ports, own port,
+ *   non-unicast or unlisted destinations, an optional JavaScript policy called once per batch) and sent back
+ *   with sendmmsg, each reply leaving from the request's destination address (IP_PKTINFO / IPV6_PKTINFO),
+ *   so one wildcard socket per family answers correctly for every local address.
+ * - client (the load generator): JavaScript is called once per batch with the count; the datagrams sit in
+ *   a shared receive arena. Sends are written by JavaScript into a per-socket send arena and flushed with
+ *   one sendmmsg per call.
+ * A send that would block is copied into a bounded queue and retried when the descriptor turns writable;
+ * beyond the bound the datagram is dropped and counted.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <node_api.h>
+#include <uv.h>
+
+#define BATCH 64
+#define SLOT 65536
+/* Datagrams handled per readable callback before yielding to the loop (the poll is level-triggered). */
+#define RECV_CAP (BATCH * 16)
+#define CTL_LEN 64
+#define MAX_FILTER 64
+#define QUEUE_MAX_BYTES (64u << 20)
+
+enum { ST_RECEIVED, ST_ECHOED, ST_POLICY, ST_QUEUE_FULL, ST_ERRORS, ST_BYTES_IN, ST_BYTES_OUT, ST_QUEUED, ST_COUNT };
+enum { MODE_ECHO = 0, MODE_CLIENT = 1 };
+/* Per-datagram metadata visible to JavaScript: length, source port, family (4/6), interface index. */
+enum { M_LEN, M_PORT, M_FAMILY, M_IFINDEX, M_STRIDE };
+
+#define CHECK(call)                                                                                          \
+  do {                                                                                                       \
+    if ((call) != napi_ok) return NULL;                                                                      \
+  } while (0)
+
+typedef struct {
+  /* Shared receive arena and its JavaScript views (one per env: all sockets of a thread share it). */
+  uint8_t *data;
+  int32_t *meta;
+  uint8_t *src;
+  uint8_t *dst;
+  double *ts;
+  napi_ref data_ref, meta_ref, src_ref, dst_ref, ts_ref;
+  struct mmsghdr msgs[BATCH];
+  struct iovec iov[BATCH];
+  struct sockaddr_storage names[BATCH];
+  char ctl[BATCH][CTL_LEN];
+  /* Reply batch of echo mode. */
+  struct mmsghdr out[BATCH];
+  struct iovec out_iov[BATCH];
+  char out_ctl[BATCH][CTL_LEN];
+  uint8_t *verdict;
+  napi_ref verdict_ref;
+} Shared;
+
+typedef struct {
+  uint8_t *data;
+  uint32_t len;
+  uint32_t name_len;
+  struct sockaddr_storage name;
+  uint32_t ctl_len;
+  char ctl[CTL_LEN];
+} Pending;
+
+typedef struct {
+  int family;
+  uint8_t addr[16];
+  uint32_t scope;
+} Allowed;
+
+typedef struct Sock {
+  napi_env env;
+  Shared *sh;
+  int fd;
+  int family;
+  int mode;
+  int own_port;
+  uv_poll_t poll;
+  int poll_init;
+  int events;
+  int closed;
+  napi_ref self;
+  napi_ref on_event; /* client: (count) / (errnoName) ; echo: ('error', errnoName) */
+  napi_ref on_policy;
+  napi_async_context actx;
+  /* echo */
+  uint8_t *refused;
+  napi_ref refused_ref;
+  double *stats;
+  napi_ref stats_ref;
+  int filter_on;
+  int nfilter;
+  Allowed filter[MAX_FILTER];
+  uint8_t seen_errno[256];
+  /* bounded send queue */
+  Pending *q;
+  uint32_t q_head, q_count, q_cap;
+  size_t q_bytes;
+  /* client send arena */
+  uint8_t *sarena;
+  int32_t *slens;
+  uint32_t sslots, sslot_size;
+  napi_ref sarena_ref, slens_ref;
+  struct mmsghdr *smsgs;
+  struct iovec *siov;
+} Sock;
+
+static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+  napi_value msg, code, error, sys;
+  char buf[160];
+  snprintf(buf, sizeof buf, "%s %s: %s", syscall, uv_err_name(-err), strerror(err));
+  napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, code, msg, &error);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sys);
+  napi_set_named_property(env, error, "syscall", sys);
+  napi_value n;
+  napi_create_int32(env, -err, &n);
+  napi_set_named_property(env, error, "errno", n);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static napi_value throw_msg(napi_env env, const char *m) {
+  napi_throw_error(env, "ERR_ECHOLOT_NATIVE", m);
+  return NULL;
+}
+
+static double now_ns(void) { return (double)uv_hrtime(); }
+
+/* Parses an address string ("1.2.3.4", "fe80::1%eth0") into a sockaddr of the socket's family. */
+static int parse_addr(int family, const char *text, int port, struct sockaddr_storage *ss, socklen_t *len) {
+  memset(ss, 0, sizeof *ss);
+  if (family == 4) {
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, text, &a->sin_addr) != 1) return -1;
+    *len = sizeof *a;
+  } else {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+    char host[INET6_ADDRSTRLEN + 64];
+    strncpy(host, text, sizeof host - 1);
+    host[sizeof host - 1] = 0;
+    char *pct = strchr(host, '%');
+    if (pct != NULL) {
+      *pct = 0;
+      unsigned idx = if_nametoindex(pct + 1);
+      if (idx == 0) idx = (unsigned)strtoul(pct + 1, NULL, 10);
+      if (idx == 0) return -2;
+      a->sin6_scope_id = idx;
+    }
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1) return -1;
+    *len = sizeof *a;
+  }
+  return 0;
+}
+
+static Sock *unwrap(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
+  napi_value self;
+  Sock *s = NULL;
+  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok) return NULL;
+  if (napi_unwrap(env, self, (void **)&s) != napi_ok) return NULL;
+  if (s == NULL || s->closed) {
+    throw_msg(env, "socket closed");
+    return NULL;
+  }
+  return s;
+}
+
+static int get_string(napi_env env, napi_value v, char *buf, size_t cap) {
+  size_t n;
+  return napi_get_value_string_utf8(env, v, buf, cap, &n) == napi_ok ? 0 : -1;
+}
+
+static void note_error(Sock *s, int err);
+static void on_poll(uv_poll_t *handle, int status, int events);
+
+/* ---------------------------------------------------------------- bounded send queue */
+
+static int queue_push(Sock *s, const uint8_t *data, uint32_t len, const struct msghdr *h) {
+  if (s->q_count >= s->q_cap || s->q_bytes + len > QUEUE_MAX_BYTES) return -1;
+  Pending *p = &s->q[(s->q_head + s->q_count) % s->q_cap];
+  p->data = malloc(len > 0 ? len : 1);
+  if (p->data == NULL) return -1;
+  memcpy(p->data, data, len);
+  p->len = len;
+  p->name_len = h->msg_namelen;
+  if (h->msg_namelen > 0) memcpy(&p->name, h->msg_name, h->msg_namelen);
+  p->ctl_len = (uint32_t)h->msg_controllen;
+  if (p->ctl_len > 0) memcpy(p->ctl, h->msg_control, p->ctl_len);
+  s->q_count++;
+  s->q_bytes += len;
+  return 0;
+}
+
+static void queue_pop(Sock *s) {
+  Pending *p = &s->q[s->q_head];
+  s->q_bytes -= p->len;
+  free(p->data);
+  p->data = NULL;
+  s->q_head = (s->q_head + 1) % s->q_cap;
+  s->q_count--;
+}
+
+static void update_poll(Sock *s) {
+  if (!s->poll_init || s->closed) return;
+  int want = UV_READABLE | (s->q_count > 0 ? UV_WRITABLE : 0);
+  if (want == s->events) return;
+  s->events = want;
+  uv_poll_start(&s->poll, want, on_poll);
+}
+
+/* Sends queued datagrams in order; stops at the first would-block. */
+static void queue_flush(Sock *s) {
+  struct mmsghdr m[BATCH];
+  struct iovec v[BATCH];
+  while (s->q_count > 0) {
+    uint32_t n = s->q_count < BATCH ? s->q_count : BATCH;
+    for (uint32_t i = 0; i < n; i++) {
+      Pending *p = &s->q[(s->q_head + i) % s->q_cap];
+      v[i].iov_base = p->data;
+      v[i].iov_len = p->len;
+      memset(&m[i], 0, sizeof m[i]);
+      m[i].msg_hdr.msg_iov = &v[i];
+      m[i].msg_hdr.msg_iovlen = 1;
+      m[i].msg_hdr.msg_name = p->name_len > 0 ? &p->name : NULL;
+      m[i].msg_hdr.msg_namelen = p->name_len;
+      m[i].msg_hdr.msg_control = p->ctl_len > 0 ? p->ctl : NULL;
+      m[i].msg_hdr.msg_controllen = p->ctl_len;
+    }
+    int r = sendmmsg(s->fd, m, n, 0);
+    if (r < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
+      if (errno == EINTR) continue;
+      note_error(s, errno);
+      queue_pop(s);
+      continue;
+    }
+    for (int i = 0; i < r; i++) {
+      if (s->stats) {
+        s->stats[ST_ECHOED]++;
+        s->stats[ST_BYTES_OUT] += s->q[s->q_head].len;
+      }
+      queue_pop(s);
+    }
+  }
+  if (s->stats) s->stats[ST_QUEUED] = s->q_count;
+}
+
+/*
+ * Sends n prepared messages; whatever would block is queued (after anything already queued, so order holds),
+ * and a hard error counts against the one message that caused it. Returns the first hard errno, or 0.
+ */
+static int send_batch(Sock *s, struct mmsghdr *m, uint32_t n) {
+  uint32_t i = 0;
+  int first_err = 0;
+  if (s->q_count > 0) queue_flush(s);
+  while (i < n && s->q_count == 0) {
+    int r = sendmmsg(s->fd, m + i, n - i, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
+      if (first_err == 0) first_err = errno;
+      note_error(s, errno);
+      i++;
+      continue;
+    }
+    if (s->stats) {
+      s->stats[ST_ECHOED] += r;
+      for (int k = 0; k < r; k++) s->stats[ST_BYTES_OUT] += m[i + k].msg_len;
+    }
+    i += (uint32_t)r;
+  }
+  for (; i < n; i++) {
+    struct msghdr *h = &m[i].msg_hdr;
+    if (queue_push(s, h->msg_iov[0].iov_base, (uint32_t)h->msg_iov[0].iov_len, h) != 0) {
+      if (s->stats) s->stats[ST_QUEUE_FULL]++;
+      else if (first_err == 0) first_err = ENOBUFS;
+    }
+  }
+  if (s->stats) s->stats[ST_QUEUED] = s->q_count;
+  update_poll(s);
+  return first_err;
+}
+
+/* ---------------------------------------------------------------- calling JavaScript */
+
+static void call_js(Sock *s, napi_ref fn_ref, int argc, napi_value *argv, napi_value *result) {
+  napi_env env = s->env;
+  napi_value fn, recv;
+  if (fn_ref == NULL || napi_get_reference_value(env, fn_ref, &fn) != napi_ok || fn == NULL) return;
+  napi_get_reference_value(env, s->self, &recv);
+  napi_value ignored;
+  napi_status st = napi_make_callback(env, s->actx, recv, fn, (size_t)argc, argv, result ? result : &ignored);
+  if (st == napi_pending_exception) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_fatal_exception(env, exc);
+  }
+}
+
+static void note_error(Sock *s, int err) {
+  if (s->stats) s->stats[ST_ERRORS]++;
+  if (s->mode != MODE_ECHO) return;
+  int k = err & 0xff;
+  if (s->seen_errno[k]) return;
+  s->seen_errno[k] = 1;
+  /* Logged once per errno kind: a flood can repeat the same error thousands of times a second. */
+  napi_handle_scope scope;
+  napi_open_handle_scope(s->env, &scope);
+  napi_value argv[2];
+  napi_create_string_utf8(s->env, "error", NAPI_AUTO_LENGTH, &argv[0]);
+  napi_create_string_utf8(s->env, uv_err_name(-err), NAPI_AUTO_LENGTH, &argv[1]);
+  call_js(s, s->on_event, 2, argv, NULL);
+  napi_close_handle_scope(s->env, scope);
+}
+
+/* ---------------------------------------------------------------- receive path */
+
+/* Fills meta/src/dst of slot i from the received message; returns the destination family (0 if unknown). */
+static void parse_meta(Shared *sh, int i) {
+  struct msghdr *h = &sh->msgs[i].msg_hdr;
+  int32_t *meta = sh->meta + i * M_STRIDE;
+  uint8_t *src = sh->src + i * 16, *dst = sh->dst + i * 16;
+  struct sockaddr_storage *name = &sh->names[i];
+  memset(dst, 0, 16);
+  meta[M_LEN] = (int32_t)sh->msgs[i].msg_len;
+  meta[M_IFINDEX] = 0;
+  if (name->ss_family == AF_INET) {
+    struct sockaddr_in *a = (struct sockaddr_in *)name;
+    meta[M_FAMILY] = 4;
+    meta[M_PORT] = ntohs(a->sin_port);
+    memcpy(src, &a->sin_addr, 4);
+  } else if (name->ss_family == AF_INET6) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)name;
+    meta[M_FAMILY] = 6;
+    meta[M_PORT] = ntohs(a->sin6_port);
+    memcpy(src, &a->sin6_addr, 16);
+  } else {
+    meta[M_FAMILY] = 0;
+    meta[M_PORT] = 0;
+  }
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      struct in_pktinfo pi;
+      memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      memcpy(dst, &pi.ipi_addr, 4);
+      meta[M_IFINDEX] = pi.ipi_ifindex;
+      /* A datagram to a broadcast address carries a different preferred local address: never echoed. */
+      if (pi.ipi_spec_dst.s_addr != pi.ipi_addr.s_addr) meta[M_FAMILY] = -4;
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      struct in6_pktinfo pi;
+      memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      memcpy(dst, &pi.ipi6_addr, 16);
+      meta[M_IFINDEX] = (int32_t)pi.ipi6_ifindex;
+    }
+  }
+}
+
+static int unicast_dst(const int32_t *meta, const uint8_t *dst) {
+  if (meta[M_FAMILY] == 4) {
+    if ((dst[0] & 0xf0) == 0xe0) return 0;
+    if (dst[0] == 255 && dst[1] == 255 && dst[2] == 255 && dst[3] == 255) return 0;
+    return 1;
+  }
+  if (meta[M_FAMILY] == 6) return dst[0] != 0xff;
+  return 0;
+}
+
+static int allowed_dst(Sock *s, const int32_t *meta, const uint8_t *dst) {
+  if (!s->filter_on) return 1;
+  int len = meta[M_FAMILY] == 4 ? 4 : 16;
+  for (int k = 0; k < s->nfilter; k++) {
+    Allowed *a = &s->filter[k];
+    if (a->family != meta[M_FAMILY] || memcmp(a->addr, dst, (size_t)len) != 0) continue;
+    if (a->scope != 0 && (uint32_t)meta[M_IFINDEX] != a->scope) continue;
+    return 1;
+  }
+  return 0;
+}
+
+static void echo_batch(Sock *s, int n) {
+  Shared *sh = s->sh;
+  double *st = s->stats;
+  for (int i = 0; i < n; i++) {
+    parse_meta(sh, i);
+    sh->verdict[i] = 0;
+    st[ST_RECEIVED]++;
+    st[ST_BYTES_IN] += sh->msgs[i].msg_len;
+    int32_t *meta = sh->meta + i * M_STRIDE;
+    int port = meta[M_PORT];
+    if (s->refused[port] || port == s->own_port || !unicast_dst(meta, sh->dst + i * 16) ||
+        !allowed_dst(s, meta, sh->dst + i * 16)) {
+      sh->verdict[i] = 1;
+    }
+  }
+  if (s->on_policy != NULL) {
+    /* One call per batch: the policy reads meta/src/dst and sets verdict[i] = 1 to drop datagram i. */
+    napi_value argv[1];
+    napi_create_int32(s->env, n, &argv[0]);
+    call_js(s, s->on_policy, 1, argv, NULL);
+    if (s->closed) return;
+  }
+  uint32_t m = 0;
+  for (int i = 0; i < n; i++) {
+    if (sh->verdict[i]) {
+      st[ST_POLICY]++;
+      continue;
+    }
+    struct msghdr *in = &sh->msgs[i].msg_hdr;
+    struct msghdr *h = &sh->out[m].msg_hdr;
+    memset(&sh->out[m], 0, sizeof sh->out[m]);
+    sh->out_iov[m].iov_base = sh->iov[i].iov_base;
+    sh->out_iov[m].iov_len = sh->msgs[i].msg_len;
+    h->msg_iov = &sh->out_iov[m];
+    h->msg_iovlen = 1;
+    h->msg_name = in->msg_name;
+    h->msg_namelen = in->msg_namelen;
+    h->msg_control = sh->out_ctl[m];
+    int32_t *meta = sh->meta + i * M_STRIDE;
+    const uint8_t *dst = sh->dst + i * 16;
+    struct cmsghdr *c;
+    if (meta[M_FAMILY] == 4) {
+      h->msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
+      memset(h->msg_control, 0, h->msg_controllen);
+      c = CMSG_FIRSTHDR(h);
+      c->cmsg_level = IPPROTO_IP;
+      c->cmsg_type = IP_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+      struct in_pktinfo pi;
+      memset(&pi, 0, sizeof pi);
+      memcpy(&pi.ipi_spec_dst, dst, 4);
+      memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    } else {
+      h->msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
+      memset(h->msg_control, 0, h->msg_controllen);
+      c = CMSG_FIRSTHDR(h);
+      c->cmsg_level = IPPROTO_IPV6;
+      c->cmsg_type = IPV6_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+      struct in6_pktinfo pi;
+      memset(&pi, 0, sizeof pi);
+      memcpy(&pi.ipi6_addr, dst, 16);
+      /* The interface matters only where the address alone is ambiguous: link-local. */
+      if (dst[0] == 0xfe && (dst[1] & 0xc0) == 0x80) pi.ipi6_ifindex = (unsigned)meta[M_IFINDEX];
+      memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    }
+    m++;
+  }
+  if (m > 0) send_batch(s, sh->out, m);
+}
+
+static void read_ready(Sock *s) {
+  Shared *sh = s->sh;
+  int total = 0;
+  napi_handle_scope scope;
+  napi_open_handle_scope(s->env, &scope);
+  while (total < RECV_CAP && !s->closed) {
+    for (int i = 0; i < BATCH; i++) {
+      struct msghdr *h = &sh->msgs[i].msg_hdr;
+      sh->iov[i].iov_base = sh->data + (size_t)i * SLOT;
+      sh->iov[i].iov_len = SLOT;
+      h->msg_iov = &sh->iov[i];
+      h->msg_iovlen = 1;
+      h->msg_name = &sh->names[i];
+      h->msg_namelen = sizeof sh->names[i];
+      h->msg_control = sh->ctl[i];
+      h->msg_controllen = CTL_LEN;
+      h->msg_flags = 0;
+    }
+    int n = recvmmsg(s->fd, sh->msgs, BATCH, MSG_DONTWAIT, NULL);
+    if (n < 0) {
+      int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK) break;
+      if (err == EINTR) continue;
+      /* ICMP errors reported on the socket (connected clients), or anything else: hand over and go on. */
+      if (s->mode == MODE_CLIENT) {
+        napi_value argv[1];
+        napi_create_string_utf8(s->env, uv_err_name(-err), NAPI_AUTO_LENGTH, &argv[0]);
+        call_js(s, s->on_event, 1, argv, NULL);
+      } else {
+        note_error(s, err);
+      }
+      continue;
+    }
+    if (n == 0) break;
+    double t = now_ns();
+    total += n;
+    if (s->mode == MODE_ECHO) {
+      echo_batch(s, n);
+    } else {
+      for (int i = 0; i < n; i++) {
+        parse_meta(sh, i);
+        sh->ts[i] = t;
+      }
+      napi_value argv[1];
+      napi_create_int32(s->env, n, &argv[0]);
+      call_js(s, s->on_event, 1, argv, NULL);
+    }
+    if (n < BATCH) break;
+  }
+  napi_close_handle_scope(s->env, scope);
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events) {
+  Sock *s = (Sock *)handle->data;
+  if (s->closed) return;
+  if (status < 0) {
+    note_error(s, -status);
+    return;
+  }
+  if (events & UV_WRITABLE) {
+    queue_flush(s);
+    update_poll(s);
+  }
+  if (events & UV_READABLE) read_ready(s);
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static void free_sock_memory(Sock *s) {
+  if (s->q != NULL) {
+    while (s->q_count > 0) queue_pop(s);
+    free(s->q);
+    s->q = NULL;
+  }
+  free(s->smsgs);
+  free(s->siov);
+  s->smsgs = NULL;
+  s->siov = NULL;
+}
+
+static void release_refs(Sock *s) {
+  napi_env env = s->env;
+  napi_ref *refs[] = {&s->on_event, &s->on_policy, &s->refused_ref, &s->stats_ref, &s->sarena_ref, &s->slens_ref};
+  for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+    if (*refs[i] != NULL) {
+      napi_delete_reference(env, *refs[i]);
+      *refs[i] = NULL;
+    }
+  }
+  s->refused = NULL;
+  s->stats = NULL;
+}
+
+static void destroy_actx(Sock *s) {
+  if (s->actx != NULL) {
+    napi_async_destroy(s->env, s->actx);
+    s->actx = NULL;
+  }
+}
+
+static void on_poll_closed(uv_handle_t *h) {
+  Sock *s = (Sock *)h->data;
+  close(s->fd);
+  s->fd = -1;
+  s->poll_init = 0;
+  free_sock_memory(s);
+  destroy_actx(s);
+  /* The wrapper may now be collected; the finalizer frees the struct. */
+  if (s->self != NULL) napi_reference_unref(s->env, s->self, NULL);
+}
+
+static void do_close(Sock *s) {
+  if (s->closed) return;
+  s->closed = 1;
+  release_refs(s);
+  if (s->poll_init) {
+    uv_poll_stop(&s->poll);
+    /*
+     * Release the port now (a caller may rebind it at once) but keep the descriptor number reserved until
+     * libuv has closed the handle: a reused number would otherwise be dropped from libuv's epoll set.
+     */
+    int placeholder = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (placeholder >= 0) {
+      dup2(placeholder, s->fd);
+      close(placeholder);
+    }
+    uv_close((uv_handle_t *)&s->poll, on_poll_closed);
+  } else {
+    if (s->fd >= 0) close(s->fd);
+    s->fd = -1;
+    free_sock_memory(s);
+    destroy_actx(s);
+  }
+}
+
+static void finalize_sock(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  Sock *s = (Sock *)data;
+  if (!s->closed) {
+    /* Collected without close(): only possible when it never polled; release the descriptor. */
+    s->closed = 1;
+    if (s->fd >= 0) close(s->fd);
+    free_sock_memory(s);
+  }
+  if (s->self != NULL) napi_delete_reference(env, s->self);
+  if (!s->poll_init) free(s);
+}
+
+/* new Socket(family 4|6, mode 0 echo | 1 client, onEvent) */
+static napi_value sock_new(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], self;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, &self, NULL));
+  int32_t family = 0, mode = 0;
+  CHECK(napi_get_value_int32(env, argv[0], &family));
+  CHECK(napi_get_value_int32(env, argv[1], &mode));
+  if (family != 4 && family != 6) return throw_msg(env, "family must be 4 or 6");
+  Shared *sh;
+  CHECK(napi_get_instance_data(env, (void **)&sh));
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket");
+  int one = 1;
+  if (family == 4) {
+    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+  } else {
+    /* IPv6-only: an IPv4 client always talks to the IPv4 socket. */
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+  }
+  Sock *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    close(fd);
+    return throw_msg(env, "out of memory");
+  }
+  s->env = env;
+  s->sh = sh;
+  s->fd = fd;
+  s->family = family;
+  s->mode = mode;
+  s->own_port = -1;
+  s->poll.data = s;
+  napi_valuetype t;
+  napi_typeof(env, argv[2], &t);
+  if (t == napi_function) napi_create_reference(env, argv[2], 1, &s->on_event);
+  napi_value name;
+  napi_create_string_utf8(env, "echolot:native-udp", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, self, name, &s->actx);
+  if (napi_wrap(env, self, s, finalize_sock, NULL, &s->self) != napi_ok) {
+    close(fd);
+    free(s);
+    return NULL;
+  }
+  return self;
+}
+
+static int local_port(Sock *s) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(s->fd, (struct sockaddr *)&ss, &len) != 0) return -1;
+  return ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+                                 : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* bind(address, port) -> bound port; throws an Error with .code = errno name */
+static napi_value sock_bind(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Sock *s = unwrap(env, info, &argc, argv);
+  if (s == NULL) return NULL;
+  char text[128];
+  int32_t port;
+  if (get_string(env, argv[0], text, sizeof text) != 0) return NULL;
+  CHECK(napi_get_value_int32(env, argv[1], &port));
+  struct sockaddr_storage ss;
+  socklen_t len;
+  int pr = parse_addr(s->family, text, port, &ss, &len);
+  if (pr == -2) return throw_errno(env, ENODEV, "bind");
+  if (pr != 0) return throw_errno(env, EINVAL, "bind");
+  if (bind(s->fd, (struct sockaddr *)&ss, len) != 0) return throw_errno(env, errno, "bind");
+  s->own_port = local_port(s);
+  napi_value out;
+  napi_create_int32(env, s->own_port, &out);
+  return out;
+}
+
+static napi_value sock_connect(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Sock *s = unwrap(env, info, &argc, argv);
+  if (s == NULL) return NULL;
+  char text[128];
+  int32_t port;
+  if (get_string(env, argv[0], text, sizeof text) != 0) return NULL;
+  CHECK(napi_get_value_int32(env, argv[1], &port));
+  struct sockaddr_storage ss;
+  socklen_t len;
+  if (parse_addr(s->family, text, port, &ss, &len) != 0) return throw_errno(env, EINVAL, "connect");
+  if (connect(s->fd, (struct sockaddr *)&ss, len) != 0) return throw_errno(env, errno, "connect");
+  return NULL;
+}
+
+/* local() -> [address, port] */
+static napi_value sock_local(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  Sock *s = unwrap(env, info, &argc, NULL);
+  if (s == NULL) return NULL;
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(s->fd, (struct sockaddr *)&ss, &len) != 0) return throw_errno(env, errno, "getsockname");
+  char text[INET6_ADDRSTRLEN];
+  int port;
+  if (ss.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, text, sizeof text);
+    port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  } else {
+    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, text, sizeof text);
+    port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+  }
+  napi_value arr, a, p;
+  napi_create_array_with_length(env, 2, &arr);
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &a);
+  napi_create_int32(env, port, &p);
+  napi_set_element(env, arr, 0, a);
+  napi_set_element(env, arr, 1, p);
+  return arr;
+}
+
+/* bufferSize(which 0 rcv | 1 snd, bytes or -1 to read) -> current size */
+static napi_value sock_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Sock *s = unwrap(env, info, &argc, argv);
+  if (s == NULL) return NULL;
+  int32_t which, bytes;
+  CHECK(napi_get_value_int32(env, argv[0], &which));
+  CHECK(napi_get_value_int32(env, argv[1], &bytes));
+  int opt = which == 0 ? SO_RCVBUF : SO_SNDBUF;
+  if (bytes >= 0 && setsockopt(s->fd, SOL_SOCKET, opt, &bytes, sizeof bytes) != 0)
+    return throw_errno(env, errno, "setsockopt");
+  int cur = 0;
+  socklen_t len = sizeof cur;
+  getsockopt(s->fd, SOL_SOCKET, opt, &cur, &len);
+  napi_value out;
+  napi_create_int32(env, cur, &out);
+  return out;
+}
+
+static int start_poll(napi_env env, Sock *s) {
+  if (s->poll_init) return 0;
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return -1;
+  if (uv_poll_init(loop, &s->poll, s->fd) != 0) return -1;
+  s->poll.data = s;
+  s->poll_init = 1;
+  s->events = UV_READABLE;
+  uv_poll_start(&s->poll, UV_READABLE, on_poll);
+  /* While polling, the wrapper must stay alive: the loop holds the only path to it. */
+  napi_reference_ref(env, s->self, NULL);
+  return 0;
+}
+
+static int alloc_queue(Sock *s, uint32_t cap) {
+  if (cap < 1) cap = 1;
+  s->q = calloc(cap, sizeof(Pending));
+  if (s->q == NULL) return -1;
+  s->q_cap = cap;
+  return 0;
+}
+
+/* startEcho(refused: Uint8Array(65536), stats: Float64Array(8), queueMax) */
+static napi_value sock_start_echo(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Sock *s = unwrap(env, info, &argc, argv);
+  if (s == NULL) return NULL;
+  if (s->mode != MODE_ECHO) return throw_msg(env, "not an echo socket");
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  CHECK(napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL));
+  if (type != napi_uint8_array || length != 65536) return throw_msg(env, "refused table must be Uint8Array(65536)");
+  s->refused = data;
+  napi_create_reference(env, argv[0], 1, &s->refused_ref);
+  CHECK(napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL));
+  if (type != napi_float64_array || length < ST_COUNT) return throw_msg(env, "stats must be Float64Array(8)");
+  s->stats = data;
+  napi_create_reference(env, argv[1], 1, &s->stats_ref);
+  int32_t qmax;
+  CHECK(napi_get_value_int32(env, argv[2], &qmax));
+  if (s->q == NULL && alloc_queue(s, (uint32_t)qmax) != 0) return throw_msg(env, "out of memory");
+  if (start_poll(env, s) != 0) return throw_msg(env, "cannot poll the socket");
+  return NULL;
+}
+
+/* setFilter(null | [[family, Uint8Array(16) addr, scope], ...]): only these destinations are answered. */
+static napi_value sock_set_filter(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Sock *s = unwrap(env, info, &argc, argv);
+  if (s == NULL) return NULL;
+  napi_valuetype t;
+  napi_typeof(env, argv[0], &t);
+  if (t == napi_null || t == napi_undefined) {
+    s->filter_on = 0;
+    return NULL;
+  }
+  uint32_t n;
+  CHECK(napi_get_array_length(env, argv[0], &n));
+  if (n > MAX_FILTER) return throw_msg(env, "too many filter addresses");
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e, f, a, sc;
+    CHECK(napi_get_element(env, argv[0], i, &e));
+    CHECK(napi_get_element(env, e, 0, &f));
+    CHECK(napi_get_element(env, e, 1, &a));
+    CHECK(napi_get_element(env, e, 2, &sc));
+    int32_t fam;
+    uint32_t scope;
+    CHECK(napi_get_value_int32(env, f, &fam));
+    CHECK(napi_get_value_uint32(env, sc, &scope));
+    napi_typedarray_type type;
+    size_t length;
+    void *data;
+    CHECK(napi_get_typedarray_info(env, a, &type, &length, &data, NULL, NULL));
+    if (length < 16) return throw_msg(env, "filter address must be 16 bytes");
+    s->filter[i].family = fam;
+    s->filter[i].scope = scope;
+    memcpy(s->filter[i].addr, data, 16);
+  }
+  s->nfilter = (int)n;
+  s->filter_on = 1;
+  return NULL;
+}
+
+/* setPolicy(fn | null): fn(count) is called once per received batch and may set verdict[i] = 1 to drop. */
+static napi_value sock_set_policy(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Sock *s = unwrap(env, info, &argc, argv);
+  if (s == NULL) return NULL;
+  if (s->on_policy != NULL) {
+    napi_delete_reference(env, s->on_policy);
+    s->on_policy = NULL;
+  }
+  napi_valuetype t;
+  napi_typeof(env, argv[0], &t);
+  if (t == napi_function) napi_create_reference(env, argv[0], 1, &s->on_policy);
+  return NULL;
+}
+
+/* startClient(sendSlots, slotSize, queueMax) -> [ArrayBuffer arena, Int32Array lengths]; starts receiving. */
+static napi_value sock_start_client(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Sock *s = unwrap(env, info, &argc, argv);
+  if (s == NULL) return NULL;
+  if (s->mode != MODE_CLIENT) return throw_msg(env, "not a client socket");
+  uint32_t slots, size, qmax;
+  CHECK(napi_get_value_uint32(env, argv[0], &slots));
+  CHECK(napi_get_value_uint32(env, argv[1], &size));
+  CHECK(napi_get_value_uint32(env, argv[2], &qmax));
+  if (slots < 1 || slots > 1024 || size < 1 || size > SLOT) return throw_msg(env, "bad send arena shape");
+  napi_value arena, lens_ab, lens, out;
+  void *mem;
+  CHECK(napi_create_arraybuffer(env, (size_t)slots * size, &mem, &arena));
+  s->sarena = mem;
+  CHECK(napi_create_arraybuffer(env, (size_t)slots * 4, &mem, &lens_ab));
+  CHECK(napi_create_typedarray(env, napi_int32_array, slots, lens_ab, 0, &lens));
+  s->slens = mem;
+  napi_create_reference(env, arena, 1, &s->sarena_ref);
+  napi_create_reference(env, lens, 1, &s->slens_ref);
+  s->sslots = slots;
+  s->sslot_size = size;
+  s->smsgs = calloc(slots, sizeof(struct mmsghdr));
+  s->siov = calloc(slots, sizeof(struct iovec));
+  if (s->smsgs == NULL || s->siov == NULL || alloc_queue(s, qmax) != 0) return throw_msg(env, "out of memory");
+  if (start_poll(env, s) != 0) return throw_msg(env, "cannot poll the socket");
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, arena);
+  napi_set_element(env, out, 1, lens);
+  return out;
+}
+
+/* send(count): sends send-arena slots 0..count-1 to the connected peer -> undefined, or the first errno name. */
+static napi_value sock_send(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Sock *s = unwrap(env, info, &argc, argv);
+  if (s == NULL) return NULL;
+  uint32_t n;
+  CHECK(napi_get_value_uint32(env, argv[0], &n));
+  if (n > s->sslots) return throw_msg(env, "count exceeds the send arena");
+  for (uint32_t i = 0; i < n; i++) {
+    int32_t len = s->slens[i];
+    if (len < 0 || (uint32_t)len > s->sslot_size) return throw_msg(env, "bad send length");
+    s->siov[i].iov_base = s->sarena + (size_t)i * s->sslot_size;
+    s->siov[i].iov_len = (size_t)len;
+    memset(&s->smsgs[i], 0, sizeof s->smsgs[i]);
+    s->smsgs[i].msg_hdr.msg_iov = &s->siov[i];
+    s->smsgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  int err = send_batch(s, s->smsgs, n);
+  if (err == 0) return NULL;
+  napi_value out;
+  napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
+/* queued() -> datagrams waiting for the socket to turn writable */
+static napi_value sock_queued(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  Sock *s = unwrap(env, info, &argc, NULL);
+  if (s == NULL) return NULL;
+  napi_value out;
+  napi_create_uint32(env, s->q_count, &out);
+  return out;
+}
+
+static napi_value sock_close(napi_env env, napi_callback_info info) {
+  napi_value self;
+  Sock *s = NULL;
+  size_t argc = 0;
+  CHECK(napi_get_cb_info(env, info, &argc, NULL, &self, NULL));
+  CHECK(napi_unwrap(env, self, (void **)&s));
+  if (s != NULL) do_close(s);
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- module */
+
+/* probeBind(family, address) -> undefined, or the errno name binding address:0 fails with. */
+static napi_value probe_bind(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t family;
+  char text[128];
+  CHECK(napi_get_value_int32(env, argv[0], &family));
+  if (get_string(env, argv[1], text, sizeof text) != 0) return NULL;
+  struct sockaddr_storage ss;
+  socklen_t len;
+  int pr = parse_addr(family, text, 0, &ss, &len);
+  int err = pr == -2 ? ENODEV : pr != 0 ? EINVAL : 0;
+  if (err == 0) {
+    int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      err = errno;
+    } else {
+      if (bind(fd, (struct sockaddr *)&ss, len) != 0) err = errno;
+      close(fd);
+    }
+  }
+  if (err == 0) return NULL;
+  napi_value out;
+  napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
+static napi_value hrtime(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_create_double(env, now_ns(), &out);
+  return out;
+}
+
+static napi_value get_shared(napi_env env, napi_callback_info info) {
+  (void)info;
+  Shared *sh;
+  CHECK(napi_get_instance_data(env, (void **)&sh));
+  napi_value obj, v;
+  napi_create_object(env, &obj);
+  napi_get_reference_value(env, sh->data_ref, &v);
+  napi_set_named_property(env, obj, "data", v);
+  napi_get_reference_value(env, sh->meta_ref, &v);
+  napi_set_named_property(env, obj, "meta", v);
+  napi_get_reference_value(env, sh->src_ref, &v);
+  napi_set_named_property(env, obj, "src", v);
+  napi_get_reference_value(env, sh->dst_ref, &v);
+  napi_set_named_property(env, obj, "dst", v);
+  napi_get_reference_value(env, sh->ts_ref, &v);
+  napi_set_named_property(env, obj, "ts", v);
+  napi_get_reference_value(env, sh->verdict_ref, &v);
+  napi_set_named_property(env, obj, "verdict", v);
+  napi_create_uint32(env, BATCH, &v);
+  napi_set_named_property(env, obj, "batch", v);
+  napi_create_uint32(env, SLOT, &v);
+  napi_set_named_property(env, obj, "slot", v);
+  napi_create_uint32(env, M_STRIDE, &v);
+  napi_set_named_property(env, obj, "metaStride", v);
+  return obj;
+}
+
+static void free_shared(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+static napi_value typed(napi_env env, napi_typedarray_type type, size_t count, size_t elem, void **mem, napi_ref *ref) {
+  napi_value ab, arr;
+  if (napi_create_arraybuffer(env, count * elem, mem, &ab) != napi_ok) return NULL;
+  if (napi_create_typedarray(env, type, count, ab, 0, &arr) != napi_ok) return NULL;
+  napi_create_reference(env, arr, 1, ref);
+  return arr;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  Shared *sh = calloc(1, sizeof *sh);
+  if (sh == NULL) return throw_msg(env, "out of memory");
+  void *mem;
+  napi_value ab;
+  CHECK(napi_create_arraybuffer(env, (size_t)BATCH * SLOT, &mem, &ab));
+  sh->data = mem;
+  napi_create_reference(env, ab, 1, &sh->data_ref);
+  if (typed(env, napi_int32_array, BATCH * M_STRIDE, 4, &mem, &sh->meta_ref) == NULL) return NULL;
+  sh->meta = mem;
+  if (typed(env, napi_uint8_array, BATCH * 16, 1, &mem, &sh->src_ref) == NULL) return NULL;
+  sh->src = mem;
+  if (typed(env, napi_uint8_array, BATCH * 16, 1, &mem, &sh->dst_ref) == NULL) return NULL;
+  sh->dst = mem;
+  if (typed(env, napi_float64_array, BATCH, 8, &mem, &sh->ts_ref) == NULL) return NULL;
+  sh->ts = mem;
+  /* The verdict bytes live in JS memory too, so a policy can write them directly. */
+  if (typed(env, napi_uint8_array, BATCH, 1, &mem, &sh->verdict_ref) == NULL) return NULL;
+  sh->verdict = mem;
+  CHECK(napi_set_instance_data(env, sh, free_shared, NULL));
+
+  napi_property_descriptor methods[] = {
+      {"bind", NULL, sock_bind, NULL, NULL, NULL, napi_default, NULL},
+      {"connect", NULL, sock_connect, NULL, NULL, NULL, napi_default, NULL},
+      {"local", NULL, sock_local, NULL, NULL, NULL, napi_default, NULL},
+      {"bufferSize", NULL, sock_buffer, NULL, NULL, NULL, napi_default, NULL},
+      {"startEcho", NULL, sock_start_echo, NULL, NULL, NULL, napi_default, NULL},
+      {"setFilter", NULL, sock_set_filter, NULL, NULL, NULL, napi_default, NULL},
+      {"setPolicy", NULL, sock_set_policy, NULL, NULL, NULL, napi_default, NULL},
+      {"startClient", NULL, sock_start_client, NULL, NULL, NULL, napi_default, NULL},
+      {"send", NULL, sock_send, NULL, NULL, NULL, napi_default, NULL},
+      {"queued", NULL, sock_queued, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, sock_close, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_value ctor;
+  CHECK(napi_define_class(env, "Socket", NAPI_AUTO_LENGTH, sock_new, NULL, sizeof methods / sizeof methods[0],
+                          methods, &ctor));
+  napi_property_descriptor fns[] = {
+      {"Socket", NULL, NULL, NULL, NULL, ctor, napi_enumerable, NULL},
+      {"probeBind", NULL, probe_bind, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"hrtime", NULL, hrtime, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"shared", NULL, get_shared, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));
+  return exports;
+}
+
+NAPI_MODULE_INIT() { return init(env, exports); }
