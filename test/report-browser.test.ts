@@ -55,17 +55,20 @@ describe('the HTML report of real runs', function () {
     rmSync(reports, { recursive: true, force: true });
   });
 
-  it('echolot check ends by printing the path of index.html, next to summary.json', async () => {
-    const r = await runCli([
-      'check',
-      `127.0.0.1:${fixture.port}`,
-      '--only',
-      '1.*,2.1,2.2,3.1',
-      '--report-dir',
-      reports,
-    ]);
+  it('echolot check ends by printing the path of index.html; on GitHub it annotates and writes the step summary', async () => {
+    const stepSummary = join(reports, 'step-summary.md');
+    writeFileSync(stepSummary, '# earlier step\n');
+    const r = await runCli(
+      ['check', `127.0.0.1:${fixture.port}`, '--only', '1.*,2.1,2.2,3.1', '--report-dir', reports],
+      60_000,
+      { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: stepSummary },
+    );
     expect(r.code, r.stdout + r.stderr).to.equal(1);
     checkIndex = lastLineReport(r.stdout);
+    expect(r.stdout.match(/^::error title=echolot 2\.[12] FAIL%3A .*::.+$/gm)).to.have.length(2);
+    const md = readFileSync(stepSummary, 'utf8');
+    expect(md).to.match(/^# earlier step\n### ❌ echolot check: /);
+    expect(md).to.include('**exit code 1**: FAIL: 2.1, 2.2.');
     const summary = JSON.parse(readFileSync(join(dirname(checkIndex), 'summary.json'), 'utf8')) as {
       results: { tests: { extra: { id: string; verdict: string } }[] };
     };
