@@ -23,6 +23,15 @@ export interface ChartSeries {
   readonly reference?: boolean;
 }
 
+/** One axis: label, tick format, log scale, and optionally a fixed range. */
+export interface ChartAxis {
+  readonly label: string;
+  readonly format: AxisFormat;
+  readonly log: boolean;
+  readonly min?: number;
+  readonly max?: number;
+}
+
 /** A chart as data: uPlot's aligned columns (x first, one column per series, null where a series has no point). */
 export interface ChartSpec {
   /** Stable id, also the `data-chart` attribute of its container. */
@@ -30,8 +39,8 @@ export interface ChartSpec {
   readonly title: string;
   /** One sentence under the title: what the chart shows and where the numbers come from. */
   readonly caption: string;
-  readonly x: { readonly label: string; readonly format: AxisFormat; readonly log: boolean };
-  readonly y: { readonly label: string; readonly format: AxisFormat; readonly log: boolean };
+  readonly x: ChartAxis;
+  readonly y: ChartAxis;
   readonly series: readonly ChartSeries[];
   readonly data: readonly (readonly (number | null)[])[];
   /** Points of the data series (reference series excluded): 0 means the chart is empty. */
@@ -160,6 +169,7 @@ export function loadCharts(result: LoadResult & { readonly trials?: readonly Loa
 
   const rates = intervalRates(result);
   const top = Math.max(0, ...rates.map((r) => r.offered), ...trials.map((t) => t.offered));
+  const topY = Math.max(top, ...rates.map((r) => r.achieved), ...trials.map((t) => t.achieved));
   // The trials series exists only when a search ran, so an ordinary run's legend has no empty entry.
   const trialSeries: ChartSeries[] =
     trials.length > 0 ? [{ label: 'search trials', color: COLORS.trials, line: trials.length > 1 }] : [];
@@ -186,8 +196,19 @@ export function loadCharts(result: LoadResult & { readonly trials?: readonly Loa
       'Unique echoes per second against datagrams sent per second, per interval' +
       (trials.length > 0 ? ' and per search trial' : '') +
       '; points below the grey line are rate the server did not answer.',
-    x: { label: 'offered (sent/s)', format: 'rate', log: false },
-    y: { label: 'achieved (echoes/s)', format: 'rate', log: false },
+    // Both axes from 0 to the same top, so that the y = x line is the diagonal and stays in view.
+    x: {
+      label: 'offered (sent/s)',
+      format: 'rate',
+      log: false,
+      ...(top > 0 ? { min: 0, max: top * 1.05 } : {}),
+    },
+    y: {
+      label: 'achieved (echoes/s)',
+      format: 'rate',
+      log: false,
+      ...(top > 0 ? { min: 0, max: topY * 1.05 } : {}),
+    },
     series: rateSeries,
     data: rateData,
     points: countPoints(rateData, rateSeries),

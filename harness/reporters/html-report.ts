@@ -350,6 +350,9 @@ function axis(a){
  if(a.format==="percentile")o.splits=function(){return [1,10,100,1000,10000,100000];};
  return o;
 }
+function scale(a,o){o.distr=a.log?3:1;
+ if(a.min!=null||a.max!=null)o.range=function(u,lo,hi){return [a.min!=null?a.min:lo,a.max!=null?a.max:hi];};
+ return o;}
 (data.charts||[]).forEach(function(spec){
  var fig=document.querySelector('[data-chart="'+spec.id+'"]');if(!fig)return;
  var el=fig.querySelector(".chart-plot");
@@ -358,7 +361,7 @@ function axis(a){
  try{
   var opts={
    width:Math.max(480,(el.clientWidth||560)),height:300,
-   scales:{x:{time:false,distr:spec.x.log?3:1},y:{distr:spec.y.log?3:1}},
+   scales:{x:scale(spec.x,{time:false}),y:scale(spec.y,{})},
    axes:[axis(spec.x),axis(spec.y)],
    legend:{live:false},
    series:[{label:spec.x.label,value:function(u,v){return fmt(spec.x.format,v);}}].concat(spec.series.map(function(s){
