@@ -74,8 +74,11 @@ export async function startReferenceServerIn(
   const resolved = resolveServeOptions(options);
   const native = nativeIo();
   // The native backend applies loop protection in C; access control, rate limits and inherited
-  // descriptors are served by the node:dgram backend.
+  // descriptors are served by the node:dgram backend. So is a list of addresses without 'all': a
+  // wildcard socket would silently ignore requests to the other local addresses, where sockets bound
+  // to the listed addresses leave the kernel to answer them with ICMP port unreachable.
   const needsJsPolicy =
+    !resolved.bind.includes(BIND_ALL) ||
     resolved.allow.length > 0 ||
     resolved.deny.length > 0 ||
     resolved.rateLimit > 0 ||

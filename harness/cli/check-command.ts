@@ -12,6 +12,9 @@ import { parseCommandArgs, parseIntegerOption, stringList } from './args.js';
 import { relative } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { HarnessError } from '../errors.js';
+import { MAX_ANNOTATIONS, renderCheckAnnotations } from '../reporters/github.js';
+import { renderCheckMarkdown } from '../reporters/markdown.js';
+import { appendStepSummary, colorEnabled, inGithubActions } from './terminal.js';
 
 const HELP = `Usage: echolot check [HOST:PORT] [options]
 
@@ -49,7 +52,11 @@ Exit codes: 0 all results as expected (no FAIL or ERROR, or only the ones the ex
 expects), 1 an unexpected FAIL, 2 an unexpected pass with --fail-on-unexpected-pass,
 64 usage error, empty selection, or a missing or malformed expectations file,
 69 target unreachable at preflight or name does not resolve, 70 harness error (an unexpected ERROR).
-Every run writes reports/<run-id>/summary.json (CTRF), junit.xml and mochawesome.html.
+Every run writes reports/<run-id>/index.html (the report to open: one file, no network needed),
+summary.json (CTRF), junit.xml and mochawesome.html; the path of index.html is printed last.
+On GitHub Actions (GITHUB_ACTIONS=true) the first ${MAX_ANNOTATIONS} FAIL/ERROR cases become annotations, and a
+Markdown summary is appended to $GITHUB_STEP_SUMMARY when it is set. Colour only on a terminal;
+NO_COLOR turns it off, FORCE_COLOR on.
 `;
 
 /** `echolot check`: parses options, runs the catalogue, prints progress and the summary, returns the exit code. */
@@ -101,7 +108,7 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
     throw new HarnessError('ERR_ECHOLOT_USAGE', `--seed ${seedText}: must be an integer`);
   }
   const json = values['json'] === true;
-  const style: ConsoleStyle = { color: process.stdout.isTTY === true && !process.env['NO_COLOR'] };
+  const style: ConsoleStyle = { color: colorEnabled(json ? process.stderr : process.stdout) };
   const out = (s: string): void => {
     (json ? process.stderr : process.stdout).write(s);
   };
@@ -143,6 +150,10 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
     `reports: ${rel(run.files.mochawesomeHtml)}\n         ${rel(run.files.summaryJson)}\n         ${rel(run.files.junitXml)}\n`,
   );
   if (run.expectationsUpdate) out(renderExpectationsUpdate(run.expectationsUpdate));
+  // Workflow commands are read from either stream; with --json they must not corrupt stdout.
+  if (inGithubActions()) out(renderCheckAnnotations(run.summary));
+  await appendStepSummary(renderCheckMarkdown(run.summary, rel(run.files.indexHtml)));
+  out(`report: ${rel(run.files.indexHtml)}\n`);
   if (json) {
     process.stdout.write(await readFile(run.files.summaryJson, 'utf8'));
   }

@@ -12,7 +12,12 @@ import {
   renderLoadStart,
   renderProgressLine,
 } from '../reporters/load-console.js';
-import { renderIntervalLine, renderLoadJson, renderResultLine } from '../reporters/load-json.js';
+import { loadReport, renderIntervalLine, renderLoadJson, renderResultLine } from '../reporters/load-json.js';
+import { loadChartAssets } from '../reporters/html-assets.js';
+import { renderIndexHtml } from '../reporters/html-report.js';
+import { renderLoadAnnotations } from '../reporters/github.js';
+import { renderLoadMarkdown } from '../reporters/markdown.js';
+import { appendStepSummary, colorEnabled, inGithubActions } from './terminal.js';
 import { parseTarget } from '../spec/target.js';
 import { parseCommandArgs, parseIntegerOption, stringList } from './args.js';
 
@@ -49,7 +54,9 @@ Options:
                        rate (achieved echoes/s), sent-rate: per second (50000, 50k, 1.5M)
   --json               print the final result (with the thresholds) as JSON to stdout
   --ndjson             print one JSON line per interval to stdout, then the final result line
-  --report-dir DIR     where reports/<run-id>/load.json goes (default: reports)
+  --report-dir DIR     where reports/<run-id>/ goes: index.html (latency spectrum, latency over time,
+                       achieved vs offered rate, loss vs rate), load.json, intervals.ndjson
+                       (default: reports)
   --i-own-the-target   allow more than ${SAFE_RATE_CAP} datagrams/s (and the unpaced flood and ping-pong
                        modes) against a target that is not a loopback address: say so only for a
                        server you own
@@ -228,7 +235,7 @@ export async function loadCommand(argv: readonly string[]): Promise<number> {
   const machine = parsed.json || parsed.ndjson;
   // Human output goes to stderr when stdout carries JSON, as `echolot check --json` does.
   const human = machine ? process.stderr : process.stdout;
-  const style = { color: human.isTTY === true && !process.env['NO_COLOR'] };
+  const style = { color: colorEnabled(human) };
   const progress = process.stderr.isTTY === true;
   let progressShown = false;
   const onInterval = (interval: IntervalStats): void => {
@@ -248,17 +255,29 @@ export async function loadCommand(argv: readonly string[]): Promise<number> {
   const outcomes = evaluateThresholds(result, thresholds);
   const dir = resolve(parsed.reportDir, result.runId);
   const file = join(dir, 'load.json');
+  const indexHtml = join(dir, 'index.html');
+  const report = loadReport(result, outcomes);
   try {
     await mkdir(dir, { recursive: true });
     await writeFile(file, renderLoadJson(result, outcomes));
+    await writeFile(join(dir, 'intervals.ndjson'), result.intervals.map(renderIntervalLine).join(''));
+    const links = [
+      { label: 'load.json', href: 'load.json' },
+      { label: 'intervals.ndjson', href: 'intervals.ndjson' },
+    ];
+    await writeFile(indexHtml, renderIndexHtml({ load: report, links }, await loadChartAssets()));
   } catch (err) {
-    throw new HarnessError('ERR_ECHOLOT_IO', `--report-dir ${parsed.reportDir}: cannot write ${file}`, {
+    throw new HarnessError('ERR_ECHOLOT_IO', `--report-dir ${parsed.reportDir}: cannot write ${dir}`, {
       cause: err,
     });
   }
-  const shown = relative(process.cwd(), file).startsWith('..') ? file : relative(process.cwd(), file);
+  const rel = (p: string): string =>
+    relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p);
   human.write(renderLoadHeader(result));
-  human.write(renderLoadResult(result, outcomes, style, { loadJson: shown }));
+  human.write(renderLoadResult(result, outcomes, style, { loadJson: rel(file) }));
+  if (inGithubActions()) human.write(renderLoadAnnotations(report));
+  await appendStepSummary(renderLoadMarkdown(report, rel(indexHtml)));
+  human.write(`report: ${rel(indexHtml)}\n`);
   if (parsed.json) process.stdout.write(renderLoadJson(result, outcomes));
   if (parsed.ndjson) process.stdout.write(renderResultLine(result, outcomes));
   return thresholdsPassed(outcomes) ? 0 : 1;

@@ -1,4 +1,4 @@
-import type { CaseDefinition } from '../results/catalogue.js';
+import { CATALOGUE, type CaseDefinition } from '../results/catalogue.js';
 import type { CaseResult } from '../results/case-result.js';
 import type { CaseExpectation, ExpectationStatus } from '../results/exit-decision.js';
 import type { ExpectationChange } from '../results/expectations.js';
@@ -50,8 +50,11 @@ const expectedText = (e: CaseExpectation): string =>
     ? 'not listed (anything but FAIL or ERROR expected)'
     : `expected ${e.expected.join('/')}`;
 
-/** Why the run exits as it does, naming the cases that decided it. */
-function exitReason(summary: Summary, judged: readonly CaseExpectation[]): string {
+/** Why the run exits as it does, naming the cases that decided it (console, HTML and Markdown reports). */
+export function exitReason(
+  summary: Summary,
+  judged: readonly CaseExpectation[] = caseExpectations(summary),
+): string {
   const ids = (status: ExpectationStatus): string[] =>
     judged.filter((e) => e.status === status).map((e) => e.id);
   const withFile = summary.expectations?.file !== undefined;
@@ -74,7 +77,57 @@ function exitReason(summary: Summary, judged: readonly CaseExpectation[]): strin
 }
 
 /**
- * The closing summary: counts by verdict, the cases that need attention (marked expected or
+ * Counts by catalogue section and verdict, one row per section that ran and a total row; only the
+ * verdicts that occurred get a column. Cells are padded before painting so ANSI codes keep columns.
+ */
+export function renderSummaryTable(summary: Summary, style: ConsoleStyle): string {
+  const sectionOf = new Map(CATALOGUE.map((c) => [c.id, c.section]));
+  const sections = new Map<string, Record<Verdict, number>>();
+  const zero = (): Record<Verdict, number> =>
+    Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
+  for (const c of summary.cases) {
+    const name = sectionOf.get(c.id) ?? c.id.split('.')[0] ?? c.id;
+    const row = sections.get(name) ?? zero();
+    row[c.verdict]++;
+    sections.set(name, row);
+  }
+  const columns = VERDICTS.filter((v) => summary.counts[v] > 0);
+  const rows: [string, Record<Verdict, number>, number][] = [...sections].map(([name, counts]) => [
+    name,
+    counts,
+    columns.reduce((n, v) => n + counts[v], 0),
+  ]);
+  rows.push(['total', { ...summary.counts }, summary.total]);
+  const first = Math.max('section'.length, ...rows.map(([name]) => name.length));
+  const widths = columns.map((v) =>
+    Math.max(v.length, ...rows.map(([, counts]) => String(counts[v]).length)),
+  );
+  const totalWidth = Math.max('total'.length, String(summary.total).length);
+  const bold = (t: string): string => (style.color ? `\u001b[1m${t}\u001b[0m` : t);
+  const line = (name: string, cells: string[], total: string): string =>
+    `  ${name.padEnd(first)}  ${cells.join('  ')}  ${total}`.trimEnd();
+  const out = [
+    bold(
+      line(
+        'section',
+        columns.map((v, i) => v.padStart(widths[i] ?? 0)),
+        'total'.padStart(totalWidth),
+      ),
+    ),
+    `  ${'-'.repeat(first)}  ${widths.map((w) => '-'.repeat(w)).join('  ')}  ${'-'.repeat(totalWidth)}`,
+  ];
+  for (const [name, counts, total] of rows) {
+    const cells = columns.map((v, i) => {
+      const text = String(counts[v]).padStart(widths[i] ?? 0);
+      return counts[v] > 0 && v !== 'PASS' ? paint(style, v, text) : text;
+    });
+    out.push(line(name, cells, String(total).padStart(totalWidth)));
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/**
+ * The closing summary: a table by section and verdict, counts by verdict, the cases that need attention (marked expected or
  * UNEXPECTED when an expectations file is used), the unexpected results by kind, and the exit code
  * with the cases that decided it.
  */
@@ -87,6 +140,8 @@ export function renderSummary(summary: Summary, style: ConsoleStyle): string {
   const file = summary.expectations?.file;
   const attention = summary.cases.filter((c) => c.verdict !== 'PASS' || byId.get(c.id)?.unexpected === true);
   const lines = [
+    '',
+    renderSummaryTable(summary, style).trimEnd(),
     '',
     `${summary.total} case${summary.total === 1 ? '' : 's'}: ${counts} in ${(summary.run.durationMs / 1000).toFixed(1)} s`,
   ];

@@ -12,6 +12,8 @@ import { selectCases } from '../spec/selection.js';
 import { parseTarget, resolveTarget, type ResolvedTarget } from '../spec/target.js';
 import { renderSummaryJson } from '../reporters/summary-json.js';
 import { renderJunit } from '../reporters/junit.js';
+import { loadChartAssets } from '../reporters/html-assets.js';
+import { renderIndexHtml } from '../reporters/html-report.js';
 import {
   loadExpectations,
   updateExpectations,
@@ -42,6 +44,8 @@ export interface CheckRun {
   readonly reportDir: string;
   /** Files written into reportDir, by kind. */
   readonly files: {
+    /** The self-contained HTML report (opens from disk, links to the others). */
+    readonly indexHtml: string;
     readonly summaryJson: string;
     readonly junitXml: string;
     readonly mochawesomeHtml: string;
@@ -188,6 +192,7 @@ export async function runCheck(input: CheckOptions = {}, hooks: CheckHooks = {})
       failOnUnexpectedPass: options.failOnUnexpectedPass,
     });
     const files = {
+      indexHtml: join(reportDir, 'index.html'),
       summaryJson: join(reportDir, 'summary.json'),
       junitXml: join(reportDir, 'junit.xml'),
       mochawesomeHtml: join(reportDir, 'mochawesome.html'),
@@ -195,6 +200,18 @@ export async function runCheck(input: CheckOptions = {}, hooks: CheckHooks = {})
     };
     await writeFile(files.summaryJson, renderSummaryJson(summary));
     await writeFile(files.junitXml, renderJunit(summary));
+    const html = renderIndexHtml(
+      {
+        check: summary,
+        links: [
+          { label: 'mochawesome report', href: 'mochawesome.html' },
+          { label: 'summary.json (CTRF)', href: 'summary.json' },
+          { label: 'junit.xml', href: 'junit.xml' },
+        ],
+      },
+      await loadChartAssets(),
+    );
+    await writeFile(files.indexHtml, html);
     return { summary, reportDir, files, ...(update ? { expectationsUpdate: update } : {}) };
   } finally {
     await server?.close();

@@ -14,6 +14,9 @@ export interface CliResult {
   readonly pid: number | undefined;
 }
 
+/** The variables of a GitHub Actions job: a test's CLI run must not annotate the job or write its summary. */
+const WITHOUT_CI: NodeJS.ProcessEnv = { GITHUB_ACTIONS: undefined, GITHUB_STEP_SUMMARY: undefined };
+
 /** Runs `echolot ARGS` to completion (killed after `timeoutMs`) and collects its output. */
 export function runCli(
   args: readonly string[],
@@ -23,7 +26,7 @@ export function runCli(
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, NO_COLOR: '1', ...env },
+      env: { ...process.env, ...WITHOUT_CI, NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
