@@ -58,6 +58,9 @@ describe('load engine: options', () => {
     expect(m).to.contain('--rate -1');
     expect(m).to.contain('--mode x');
     expect(m).to.not.contain('--size 64');
+    expect(usageMessage(() => resolveLoadOptions({ flows: 2, workers: 3 }))).to.contain(
+      '--workers 3: must be at most --flows (2)',
+    );
   });
 
   it('refuses a fast run against a non-loopback target without --i-own-the-target, before any traffic', async () => {
@@ -125,6 +128,24 @@ describe('load engine: runs against fixture servers (child processes, loopback)'
     expect(r.lossAttribution.generator).to.equal(0);
     expect(r.lossAttribution.networkOrServer).to.equal(r.counters.lost);
     expect(r.intervals.reduce((s, i) => s + i.lost, 0)).to.equal(r.counters.lost);
+  });
+
+  it('merges --workers 2: counters summed, histograms merged, 10% loss still measured', async () => {
+    const r = await against('drop-every-10th', (target) =>
+      runLoad({ target, mode: 'rate', rate: 2000, durationMs: 1500, flows: 4, workers: 2, drainMs: 300 }),
+    );
+    expect(r.ioPath).to.contain('2 worker threads');
+    expect(r.perFlow).to.have.length(4);
+    for (const f of r.perFlow) expect(f.sent).to.be.within(700, 750);
+    expect(r.counters.sent).to.equal(r.perFlow.reduce((s, f) => s + f.sent, 0));
+    expect(r.counters.sent).to.be.within(2900, 3000);
+    expect(r.counters.lost / r.counters.sent).to.be.within(0.095, 0.105);
+    expect(r.response.count).to.equal(r.counters.unique);
+    expect(r.service.count).to.equal(r.counters.unique);
+    expect(r.sendLag.count).to.equal(r.counters.sent);
+    expect(r.intervals.reduce((s, i) => s + i.sent, 0)).to.equal(r.counters.sent);
+    expect(r.intervals.reduce((s, i) => s + i.lost, 0)).to.equal(r.counters.lost);
+    expect(r.lossAttribution.generator).to.equal(0);
   });
 
   it('counts every second copy as a duplicate (RFC 5560) and none as loss', async () => {

@@ -38,6 +38,9 @@ Options:
   --drain TIME         wait for late replies after the last send before counting loss (default 1s)
   --interval TIME      period of the time series, progress and --ndjson lines (default 1s)
   --rcvbuf BYTES       SO_RCVBUF of each flow socket (default: the OS default)
+  --workers N          worker threads generating the load, 1..64 and at most --flows; each runs its
+                       share of the flows and of the rate with its own histograms, merged at the end
+                       (default 1: the main thread)
   --threshold EXPR     a pass/fail gate, repeatable: p99<2ms, service.p99.9<=500us, max<10ms,
                        loss<0.1%, loss<=0, duplicates==0, reordered<1%, rate>=50k (see docs/load.md).
                        METRIC OP VALUE, OP one of < <= > >= ==:
@@ -137,6 +140,7 @@ export function parseLoadArgs(argv: readonly string[]): {
     drain: { type: 'string' },
     interval: { type: 'string' },
     rcvbuf: { type: 'string' },
+    workers: { type: 'string' },
     threshold: { type: 'string', multiple: true },
     json: { type: 'boolean' },
     ndjson: { type: 'boolean' },
@@ -187,6 +191,7 @@ export function parseLoadArgs(argv: readonly string[]): {
   const flows = opt('flows', (r) => parseIntegerOption('--flows', r, 1, 1024));
   const window = opt('window', (r) => parseIntegerOption('--window', r, 1, 65_536));
   const rcvbufBytes = opt('rcvbuf', (r) => parseIntegerOption('--rcvbuf', r, 1, 1 << 30));
+  const workers = opt('workers', (r) => parseIntegerOption('--workers', r, 1, 64));
   const sizeRaws = stringList(values['size']);
   const sizes = sizeRaws.length === 0 ? undefined : parseSizesOption(sizeRaws);
 
@@ -203,6 +208,7 @@ export function parseLoadArgs(argv: readonly string[]): {
     ...(drainMs === undefined ? {} : { drainMs }),
     ...(intervalMs === undefined ? {} : { intervalMs }),
     ...(rcvbufBytes === undefined ? {} : { rcvbufBytes }),
+    ...(workers === undefined ? {} : { workers }),
     ownTarget: values['i-own-the-target'] === true,
   };
   return {

@@ -34,6 +34,11 @@ export interface LoadOptions {
   intervalMs?: number;
   /** The user owns a non-loopback target: allows rates above the safety cap. @defaultValue false */
   ownTarget?: boolean;
+  /**
+   * worker_threads that generate the load, each with its share of the flows and of the rate, its own
+   * histograms and counters, merged by the main thread; 1 = in the main thread. At most `flows`. @defaultValue 1
+   */
+  workers?: number;
   /** Called once per interval with that interval's figures (progress, NDJSON). */
   onInterval?: (interval: IntervalStats) => void;
 }
