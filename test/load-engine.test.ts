@@ -6,6 +6,12 @@ import { spawnEchoServer, type ChildServer } from '../harness/load/embedded-serv
 import { snmpUdpCounter, sumSocketDrops } from '../harness/load/generator-health.js';
 import { resolveLoadOptions, runLoad } from '../harness/load/run-load.js';
 import type { LoadResult } from '../harness/load/types.js';
+import {
+  resolveSearchSettings,
+  runSearch,
+  type SearchResult,
+  type SearchTrial,
+} from '../harness/load/search.js';
 
 const FIXTURE_MAIN = fileURLToPath(new URL('./fixtures/load-fixture-main.js', import.meta.url));
 
@@ -234,5 +240,71 @@ describe('load engine: runs against fixture servers (child processes, loopback)'
     expect(r.response.p50).to.equal(r.service.p50);
     expect(r.perFlow).to.have.length(2);
     expect(r.runId).to.match(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe('load engine: --mode search (RFC 2544-style)', function () {
+  this.timeout(60_000);
+
+  it('finds the rate of a server that echoes at most 3000/s, within a band, and repeats it', async () => {
+    const server = await fixture('cap-3000');
+    const trials: SearchTrial[] = [];
+    let r: SearchResult;
+    const t0 = Date.now();
+    try {
+      r = await runSearch(
+        // A 20 ms send-lag bound: on a shared, busy machine the default 1 ms would judge the generator unhealthy.
+        { target: `127.0.0.1:${server.port}`, flows: 2, warmupMs: 200, drainMs: 200, maxLagUs: 20_000 },
+        { trialMs: 500, startRate: 500, maxRate: 100_000, repeats: 2 },
+        (t) => trials.push(t),
+      );
+    } finally {
+      await server.close();
+    }
+    const why = JSON.stringify(r.trials);
+    expect(Date.now() - t0).to.be.below(40_000);
+    expect(r.trials).to.deep.equal(trials);
+    expect(r.limitedBy, why).to.equal('server');
+    expect(r.foundRate, why).to.be.within(2400, 3300);
+    expect(r.failedRate, why).to.be.above(r.foundRate ?? Infinity);
+    expect(r.trials.map((t) => t.phase)).to.include.members(['ramp', 'bisect', 'repeat']);
+    // The ramp doubles: 500, 1000, 2000, 4000 (fails on loss).
+    expect(r.trials.slice(0, 4).map((t) => t.offered)).to.deep.equal([500, 1000, 2000, 4000]);
+    expect(r.trials[3]?.passed).to.equal(false);
+    expect(r.trials[3]?.reasons.join(' ')).to.match(/^loss /);
+    expect(r.spread?.trials).to.equal(2);
+    expect(r.spread?.offered).to.equal(r.foundRate);
+    expect(r.final?.rates.offered).to.equal(r.foundRate);
+    expect(r.statement).to.match(/the server met loss <= 0\.1% up to/);
+  });
+
+  it('says that the generator, not the server, limited a search when the generator is the bottleneck', async () => {
+    const server = await fixture('echo');
+    let r: SearchResult;
+    try {
+      // A 1 s stall in every trial puts the send lag far above its bound: the generator is unhealthy.
+      r = await runSearch(
+        { target: `127.0.0.1:${server.port}`, flows: 1, warmupMs: 0, drainMs: 100 },
+        { trialMs: 300, startRate: 200, repeats: 0 },
+        undefined,
+        { stallAtMs: 50, stallMs: 200 },
+      );
+    } finally {
+      await server.close();
+    }
+    expect(r.limitedBy).to.equal('generator');
+    expect(r.foundRate).to.equal(null);
+    expect(r.trials[0]?.healthy).to.equal(false);
+    expect(r.statement).to.match(/^the generator, not the server, limited the search/);
+    expect(r.statement).to.match(/nothing is claimed about the server/);
+  });
+
+  it('names option, rule and value of a bad search setting', () => {
+    expect(usageMessage(() => resolveSearchSettings({ maxLossPercent: -1 }))).to.contain(
+      '--max-loss -1: must be a number in 0..100',
+    );
+    expect(usageMessage(() => resolveSearchSettings({ startRate: 5000, maxRate: 1000 }))).to.contain(
+      '--rate 5000: the search',
+    );
   });
 });

@@ -18,6 +18,7 @@ export const LOAD_DEFAULTS = Object.freeze({
   intervalMs: 1000,
   ownTarget: false,
   workers: 1,
+  maxLagUs: 1000,
 } as const);
 
 /** Offered datagrams per second above which a non-loopback target needs ownTarget (`--i-own-the-target`). */
@@ -34,6 +35,7 @@ export const LOAD_LIMITS = Object.freeze({
   intervalMs: [100, 60_000],
   rcvbufBytes: [1, 1 << 30],
   workers: [1, 64],
+  maxLagUs: [1, 60_000_000],
 } as const);
 
 /** Most intervals one run may have (each keeps its own histogram). */
@@ -118,6 +120,8 @@ export function resolveLoadOptions(options: LoadOptions = {}): ResolvedLoadOptio
   if (Number.isInteger(workers) && Number.isInteger(flows) && workers > flows) {
     problems.push(`--workers ${workers}: must be at most --flows (${flows}); each worker needs a flow`);
   }
+  const maxLagUs = options.maxLagUs ?? LOAD_DEFAULTS.maxLagUs;
+  int('--max-lag', maxLagUs, LOAD_LIMITS.maxLagUs);
   if (options.rcvbufBytes !== undefined) int('--rcvbuf', options.rcvbufBytes, LOAD_LIMITS.rcvbufBytes);
   if (options.target !== undefined && options.target.trim() === '')
     problems.push(`target '': must be HOST:PORT`);
@@ -135,6 +139,7 @@ export function resolveLoadOptions(options: LoadOptions = {}): ResolvedLoadOptio
     intervalMs,
     ownTarget: options.ownTarget ?? LOAD_DEFAULTS.ownTarget,
     workers,
+    maxLagUs,
     ...(options.rcvbufBytes === undefined ? {} : { rcvbufBytes: options.rcvbufBytes }),
     ...(options.target === undefined ? {} : { target: options.target }),
     ...(options.onInterval === undefined ? {} : { onInterval: options.onInterval }),

@@ -40,7 +40,7 @@ const WORKER_SETUP_MS = 10_000;
 /** Lead time between the main thread's "go" and the common start, so every worker is waiting when it comes, ms. */
 const WORKER_LEAD_MS = 50;
 
-/** Send-lag p99 above max(this, 10% of the period) marks the generator as the bottleneck, us. */
+/** Default send-lag p99 above max(this, 10% of the period) that marks the generator as the bottleneck, us (`--max-lag`). */
 export const SEND_LAG_BOUND_US = 1000;
 
 /** Event-loop utilisation at or above which a flood's generator counts as CPU-bound. */
@@ -606,7 +606,7 @@ function assemble(
       `the generator's own sockets dropped ${socketDrops} datagrams (receive buffer full): that loss is the generator's`,
     );
   }
-  const lagBoundUs = Math.max(SEND_LAG_BOUND_US, (0.1 * 1e6) / o.rate);
+  const lagBoundUs = Math.max(o.maxLagUs, (0.1 * 1e6) / o.rate);
   if (o.mode === 'rate' && sendLagSummary.p99 > lagBoundUs) {
     reasons.push(
       `send lag p99 ${sendLagSummary.p99} us is above the bound ${Math.round(lagBoundUs)} us: the generator did not keep to the schedule`,

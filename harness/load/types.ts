@@ -35,6 +35,11 @@ export interface LoadOptions {
   /** The user owns a non-loopback target: allows rates above the safety cap. @defaultValue false */
   ownTarget?: boolean;
   /**
+   * Send-lag p99 above which a rate run's generator counts as the bottleneck (it did not keep to the
+   * schedule), us; the bound is never below 10% of the send period. @defaultValue 1000
+   */
+  maxLagUs?: number;
+  /**
    * worker_threads that generate the load, each with its share of the flows and of the rate, its own
    * histograms and counters, merged by the main thread; 1 = in the main thread. At most `flows`. @defaultValue 1
    */

@@ -13,7 +13,8 @@ export interface LoadReportInfo {
   readonly loadJson?: string;
 }
 
-const paint = (style: LoadConsoleStyle, code: string, text: string): string =>
+/** Wraps text in an SGR colour code when the style allows colour. */
+export const paint = (style: LoadConsoleStyle, code: string, text: string): string =>
   style.color ? `\u001b[${code}m${text}\u001b[0m` : text;
 
 /** A latency in microseconds, in the unit that keeps it readable (ns below 1 us, then us, ms, s). */
@@ -27,11 +28,12 @@ export function formatLatency(us: number): string {
 }
 
 /** A per-second figure without spurious decimals. */
-const formatRate = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
+export const formatRate = (n: number): string =>
+  Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-';
 const formatCount = (n: number): string => n.toLocaleString('en-US');
 
 /** A percentage with enough decimals to show small losses (0.012 %). */
-const formatPercent = (p: number): string =>
+export const formatPercent = (p: number): string =>
   !Number.isFinite(p) ? '-' : p === 0 ? '0%' : `${p >= 1 ? p.toFixed(2) : p.toPrecision(2)}%`;
 
 /** A threshold's measured value in the threshold's own unit. */
@@ -51,7 +53,7 @@ export function formatThresholdValue(t: Threshold, actual: number): string {
 }
 
 /** Left-aligned first column, right-aligned figures, separated by two spaces; a rule under the header. */
-function table(
+export function table(
   style: LoadConsoleStyle,
   header: readonly string[],
   rows: readonly (readonly string[])[],
