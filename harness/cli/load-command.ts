@@ -1,7 +1,9 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { HarnessError } from '../errors.js';
 import { resolveLoadOptions, runLoad, SAFE_RATE_CAP } from '../load/run-load.js';
+import { runLoadSuite } from '../load/suite-run.js';
+import { renderGateLine } from '../reporters/load-console.js';
 import { resolveSearchSettings, runSearch, type SearchSettings } from '../load/search.js';
 import {
   evaluateThresholds,
@@ -32,6 +34,7 @@ import { parseTarget } from '../spec/target.js';
 import { parseCommandArgs, parseIntegerOption, stringList } from './args.js';
 
 const HELP = `Usage: echolot load [HOST:PORT] [options]
+       echolot load [HOST:PORT] --suite [--report-dir DIR] [--json] [--i-own-the-target]
 
 Loads a UDP echo server with probe datagrams and reports latency, rates and counters.
 Without HOST:PORT the reference server is started in a child process on loopback and loaded.
@@ -78,6 +81,10 @@ Search mode (--mode search):
                        loss late duplicates reordered corrupted truncated foreign icmp: a count, or a
                          percentage of the datagrams sent (0.1%)
                        rate (achieved echoes/s), sent-rate: per second (50000, 50k, 1.5M)
+  --suite              run the load gates of suites/load (each a short load run with its own options
+                       and thresholds) under mocha, and write reports/<run-id>/mochawesome.html,
+                       summary.json and junit.xml as echolot check does; only --report-dir, --json
+                       and --i-own-the-target combine with it
   --json               print the final result (with the thresholds) as JSON to stdout
   --ndjson             print one JSON line per interval to stdout, then the final result line
   --report-dir DIR     where reports/<run-id>/load.json goes (default: reports)
@@ -91,9 +98,10 @@ cannot hide server delay (coordinated omission); service time is measured from t
 Loss the generator's own sockets caused is reported as such, never blamed on the server.
 
 Exit codes: 0 every threshold holds (or none given), 1 a threshold is breached (search: or no rate
-passed), 64 usage error
+passed; --suite: a gate failed), 64 usage error
 (bad option, or a rate above the safety cap against a target you have not said you own),
-69 target unreachable or unresolvable, 70 internal error, 74 the report cannot be written.
+69 target unreachable or unresolvable, 70 internal error (--suite: a gate could not run),
+74 the report cannot be written.
 `;
 
 const usage = (message: string): HarnessError => new HarnessError('ERR_ECHOLOT_USAGE', message);
@@ -188,6 +196,8 @@ export function parseLoadArgs(argv: readonly string[]): {
   readonly reportDir: string;
   /** Set in search mode (options.mode is then 'rate', the mode of every trial). */
   readonly search?: SearchSettings;
+  /** `--suite`: run the load gates instead of one load. */
+  readonly suite: boolean;
 } {
   const { values, positionals } = parseCommandArgs('load', argv, {
     mode: { type: 'string' },
@@ -215,9 +225,17 @@ export function parseLoadArgs(argv: readonly string[]): {
     ndjson: { type: 'boolean' },
     'report-dir': { type: 'string' },
     'i-own-the-target': { type: 'boolean' },
+    suite: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
-  const empty = { options: {}, thresholds: [], json: false, ndjson: false, reportDir: 'reports' };
+  const empty = {
+    options: {},
+    thresholds: [],
+    json: false,
+    ndjson: false,
+    reportDir: 'reports',
+    suite: false,
+  };
   if (values['help']) return { help: true, ...empty };
   if (positionals.length > 1) {
     throw usage(`load takes one target, got ${positionals.length}: ${positionals.join(' ')}`);
@@ -226,6 +244,15 @@ export function parseLoadArgs(argv: readonly string[]): {
   if (target !== undefined) parseTarget(target);
 
   const str = (k: string): string | undefined => single(values[k]);
+  if (values['suite'] === true) {
+    const allowed = new Set(['suite', 'report-dir', 'json', 'i-own-the-target']);
+    const extra = Object.keys(values).find((k) => !allowed.has(k) && values[k] !== undefined);
+    if (extra !== undefined) {
+      throw usage(
+        `--suite and --${extra}: the gates of suites/load set their own options; only --report-dir, --json and --i-own-the-target combine with --suite`,
+      );
+    }
+  }
   const modeText = str('mode');
   if (modeText !== undefined && !MODES.includes(modeText as LoadMode)) {
     throw usage(`--mode ${modeText}: must be one of ${MODES.join(', ')}`);
@@ -308,6 +335,7 @@ export function parseLoadArgs(argv: readonly string[]): {
     json: values['json'] === true,
     ndjson: values['ndjson'] === true,
     reportDir,
+    suite: values['suite'] === true,
     ...(search
       ? {
           search: {
@@ -331,6 +359,7 @@ export async function loadCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  if (parsed.suite) return suiteCommand(parsed);
   const thresholds = parseThresholds(parsed.thresholds);
   // The engine's own validation, so that every usage error comes before any output.
   resolveLoadOptions(parsed.options);
@@ -401,4 +430,27 @@ async function searchCommand(
   if (parsed.json) process.stdout.write(renderSearchJson(result, outcomes));
   if (parsed.ndjson) process.stdout.write(renderSearchResultLine(result, outcomes));
   return searchPassed(result, outcomes) ? 0 : 1;
+}
+
+/** `echolot load --suite`: the load gates under mocha, one line per gate, then the report paths. */
+async function suiteCommand(parsed: ReturnType<typeof parseLoadArgs>): Promise<number> {
+  const human = parsed.json ? process.stderr : process.stdout;
+  const color = human.isTTY === true && !process.env['NO_COLOR'];
+  const where = parsed.options.target ?? 'the embedded reference server';
+  human.write(`echolot load --suite: load gates of suites/load against ${where}\n`);
+  const run = await runLoadSuite({
+    ...(parsed.options.target === undefined ? {} : { target: parsed.options.target }),
+    reportDir: parsed.reportDir,
+    ownTarget: parsed.options.ownTarget === true,
+    onGate: (g) => human.write(renderGateLine(g, { color })),
+  });
+  const rel = (p: string): string =>
+    relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p);
+  const passed = run.gates.filter((g) => g.passed).length;
+  human.write(
+    `\n${passed}/${run.gates.length} gates passed in ${(run.durationMs / 1000).toFixed(1)} s, run ${run.runId}\n` +
+      `reports: ${rel(run.files.mochawesomeHtml)}\n         ${rel(run.files.summaryJson)}\n         ${rel(run.files.junitXml)}\n`,
+  );
+  if (parsed.json) process.stdout.write(await readFile(run.files.summaryJson, 'utf8'));
+  return run.exitCode;
 }
