@@ -33,7 +33,8 @@ export class IntervalSeries {
       this.sent.push(0);
       this.received.push(0);
       this.unique.push(0);
-      this.latency.push(new LatencyRecorder());
+      // 2 significant digits: a time series needs 1% precision, and one histogram per interval adds up over a long run.
+      this.latency.push(new LatencyRecorder(2));
     }
   }
 

@@ -23,6 +23,7 @@ import {
 } from './options.js';
 import { makeSchedule, runPacer } from './pacer.js';
 import type { GeneratorHealth, IntervalStats, LoadCounters, LoadOptions, LoadResult } from './types.js';
+import { WakeTimer } from './wake-timer.js';
 import { WindowDriver } from './window.js';
 
 export { resolveLoadOptions, LOAD_DEFAULTS, SAFE_RATE_CAP, type LoadInternals } from './options.js';
@@ -43,7 +44,7 @@ const WORKER_LEAD_MS = 50;
 /** Default send-lag p99 above max(this, 10% of the period) that marks the generator as the bottleneck, us (`--max-lag`). */
 export const SEND_LAG_BOUND_US = 1000;
 
-/** Event-loop utilisation at or above which a flood's generator counts as CPU-bound. */
+/** Event-loop utilisation (less the pacer's polling) at or above which the generator counts as CPU-bound (rate and flood). */
 export const SATURATED_ELU = 0.95;
 
 /** Quiet time after the last outstanding reply, so trailing duplicates are still counted, ms. */
@@ -117,8 +118,10 @@ export interface ShareOutcome {
   readonly service: LatencyRecorder;
   readonly sendLag: LatencyRecorder;
   readonly series: IntervalSeries;
-  /** Event-loop utilisation of the thread over the run. */
+  /** Event-loop utilisation of the thread over the run, less the pacer's polling (which is waiting, not work). */
   readonly elu: number;
+  /** Share of the run the pacer spent polling for a close send time (included in the raw utilisation). */
+  readonly pollShare: number;
 }
 
 /** A ShareOutcome as plain data, to cross a worker_threads boundary. */
@@ -132,6 +135,7 @@ export interface ShareWire {
   readonly sendLag: LatencyWire;
   readonly series: IntervalWire;
   readonly elu: number;
+  readonly pollShare: number;
 }
 
 /** A share's outcome as plain data. */
@@ -146,6 +150,7 @@ export function shareToWire(s: ShareOutcome): ShareWire {
     sendLag: s.sendLag.toWire(),
     series: s.series.toWire(),
     elu: s.elu,
+    pollShare: s.pollShare,
   };
 }
 
@@ -244,7 +249,7 @@ export async function measureShare(
     response.record(responseUs);
     service.record((atNs - p.actualNs) / 1000);
     series.noteUnique(b, responseUs);
-    c.noteArrival(p.seq);
+    c.noteArrival(p.seq, p.intendedNs, atNs - lateBoundNs);
     c.noteTransit(p.actualNs, atNs);
   };
 
@@ -262,10 +267,13 @@ export async function measureShare(
     share.firstFlow,
   );
   let intervalTimer: NodeJS.Timeout | undefined;
+  const wake = o.mode === 'rate' ? new WakeTimer() : undefined;
+  let pollNs = 0;
   try {
     warmCodec(runIdBytes, o.sizes);
     const t0 = await sync.start(flows.map((f) => f.port));
     const elu0 = performance.eventLoopUtilization();
+    const eluStartNs = clockNs();
     measureStart = t0 + o.warmupMs * 1e6;
     measureEnd = measureStart + o.durationMs * 1e6;
 
@@ -312,10 +320,16 @@ export async function measureShare(
       // Share i of n sends slots i, i+n, i+2n... of the whole schedule: the same offered rate in total.
       const periodNs = 1e9 / o.rate;
       const schedule = makeSchedule(o.arrival, t0 + share.index * periodNs, o.rate / share.shares);
-      await runPacer(schedule, measureEnd, {
-        send: (intendedNs) => sendProbe(flows[k++ % flows.length] as Flow, intendedNs),
-        onTick,
-      });
+      const stats = await runPacer(
+        schedule,
+        measureEnd,
+        {
+          send: (intendedNs) => sendProbe(flows[k++ % flows.length] as Flow, intendedNs),
+          onTick,
+        },
+        wake,
+      );
+      pollNs = stats.pollNs;
     } else {
       const window = o.mode === 'ping-pong' ? 1 : o.window;
       const expireNs = Math.max(10, Math.min(o.drainMs, 200)) * 1e6;
@@ -324,6 +338,10 @@ export async function measureShare(
       await driver.run();
     }
     const lastSendNs = clockNs();
+    // Utilisation over the sending phase only: the drain is waiting by design.
+    const rawElu = performance.eventLoopUtilization(elu0).utilization;
+    const pollShare = Math.min(1, pollNs / Math.max(1, lastSendNs - eluStartNs));
+    const elu = Math.max(0, rawElu - pollShare);
 
     // Drain: until every measured probe is answered (plus a short settle for trailing duplicates) or the deadline.
     const drainEnd = lastSendNs + o.drainMs * 1e6;
@@ -342,7 +360,6 @@ export async function measureShare(
       };
       check();
     });
-    const elu = performance.eventLoopUtilization(elu0).utilization;
     clearInterval(intervalTimer);
     intervalTimer = undefined;
     series.emitRest(emit);
@@ -367,9 +384,11 @@ export async function measureShare(
       sendLag,
       series,
       elu,
+      pollShare,
     });
   } finally {
     clearInterval(intervalTimer);
+    await wake?.close();
     await Promise.all(flows.map((f) => f.close()));
   }
 }
@@ -568,6 +587,7 @@ function shareFromWire(w: ShareWire, o: ResolvedLoadOptions): ShareOutcome {
     sendLag: rec(w.sendLag),
     series,
     elu: w.elu,
+    pollShare: w.pollShare,
   };
 }
 
@@ -612,9 +632,12 @@ function assemble(
       `send lag p99 ${sendLagSummary.p99} us is above the bound ${Math.round(lagBoundUs)} us: the generator did not keep to the schedule`,
     );
   }
-  if (o.mode === 'flood' && elu >= SATURATED_ELU) {
+  if (o.mode !== 'ping-pong' && elu >= SATURATED_ELU) {
+    const poll = Math.max(...shares.map((s) => s.pollShare));
     reasons.push(
-      `the generator's event loop${shares.length > 1 ? ' (busiest worker)' : ''} was busy ${Math.round(elu * 100)}% of the time (CPU-bound)`,
+      `the generator's event loop${shares.length > 1 ? ' (busiest worker)' : ''} was saturated: utilisation ${Math.round(elu * 100)}%` +
+        (o.mode === 'rate' ? ` not counting the pacer's polling (${Math.round(poll * 100)}%)` : '') +
+        ' (CPU-bound)',
     );
   }
   const sendErrors = new Map<string, number>();
@@ -623,6 +646,7 @@ function assemble(
     reasons.push(`send errors: ${[...sendErrors].map(([k, v]) => `${k} x${v}`).join(', ')}`);
   }
   const generator: GeneratorHealth = {
+    eventLoopUtilization: Math.round(elu * 1000) / 1000,
     socketDrops,
     rcvbufErrors: Math.max(0, after.rcvbufErrors - before.rcvbufErrors),
     sndbufErrors: Math.max(0, after.sndbufErrors - before.sndbufErrors),

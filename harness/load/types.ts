@@ -104,6 +104,8 @@ export interface IntervalStats {
 
 /** The generator's own health: drops in its sockets, send lag, whether it was the bottleneck. */
 export interface GeneratorHealth {
+  /** Event-loop utilisation of the busiest generator thread, 0..1, not counting the pacer's polling for a close send time. */
+  readonly eventLoopUtilization?: number;
   /** Sum of /proc/net/udp{,6} `drops` of the flow sockets (after - before). */
   readonly socketDrops: number;
   /** /proc/net/snmp Udp RcvbufErrors and SndbufErrors deltas (host-wide). */
