@@ -118,6 +118,8 @@ function loadReport(extra: Partial<LoadReportInput> = {}): LoadReportInput {
       warmupMs: 0,
       rate: 1000,
       arrival: 'constant',
+      workers: 1,
+      maxLagUs: 1000,
       sizes: [64],
       flows: 4,
       window: 64,

@@ -6,6 +6,12 @@ import { spawnEchoServer, type ChildServer } from '../harness/load/embedded-serv
 import { snmpUdpCounter, sumSocketDrops } from '../harness/load/generator-health.js';
 import { resolveLoadOptions, runLoad } from '../harness/load/run-load.js';
 import type { LoadResult } from '../harness/load/types.js';
+import {
+  resolveSearchSettings,
+  runSearch,
+  type SearchResult,
+  type SearchTrial,
+} from '../harness/load/search.js';
 
 const FIXTURE_MAIN = fileURLToPath(new URL('./fixtures/load-fixture-main.js', import.meta.url));
 
@@ -58,6 +64,9 @@ describe('load engine: options', () => {
     expect(m).to.contain('--rate -1');
     expect(m).to.contain('--mode x');
     expect(m).to.not.contain('--size 64');
+    expect(usageMessage(() => resolveLoadOptions({ flows: 2, workers: 3 }))).to.contain(
+      '--workers 3: must be at most --flows (2)',
+    );
   });
 
   it('refuses a fast run against a non-loopback target without --i-own-the-target, before any traffic', async () => {
@@ -85,6 +94,25 @@ describe('load engine: counters and /proc parsing', () => {
     c.sent = 7;
     c.unique = 6;
     expect(c.snapshot().lost).to.equal(1);
+  });
+
+  it('keeps the reordering records bounded by the late horizon without changing the extents', () => {
+    // One flow, 200k in-order arrivals 1 us apart, then a probe 5 records late: the extent must still be
+    // found while the record lists hold only the last horizon's worth (not the whole run).
+    const c = new FlowCounters();
+    const horizonNs = 1000 * 1000; // 1 ms
+    const late = 199_990;
+    for (let s = 0; s < 200_000; s++) {
+      if (s === late) continue;
+      c.noteArrival(s, s * 1000, s * 1000 - horizonNs);
+    }
+    c.noteArrival(late, late * 1000, 200_000 * 1000 - horizonNs);
+    expect(c.reordered).to.equal(1);
+    // Arrivals after 199 989: 199 991..199 999 (9 of them) came before the late one; extent = 9.
+    expect(c.reorderExtentMax).to.equal(9);
+    const lists = c as unknown as { recordSeq: { data: Float64Array; head: number; length: number } };
+    expect(lists.recordSeq.length - lists.recordSeq.head).to.be.below(1100);
+    expect(lists.recordSeq.data.length).to.be.below(5000);
   });
 
   it('tells duplicates from first answers', () => {
@@ -125,6 +153,24 @@ describe('load engine: runs against fixture servers (child processes, loopback)'
     expect(r.lossAttribution.generator).to.equal(0);
     expect(r.lossAttribution.networkOrServer).to.equal(r.counters.lost);
     expect(r.intervals.reduce((s, i) => s + i.lost, 0)).to.equal(r.counters.lost);
+  });
+
+  it('merges --workers 2: counters summed, histograms merged, 10% loss still measured', async () => {
+    const r = await against('drop-every-10th', (target) =>
+      runLoad({ target, mode: 'rate', rate: 2000, durationMs: 1500, flows: 4, workers: 2, drainMs: 300 }),
+    );
+    expect(r.ioPath).to.contain('2 worker threads');
+    expect(r.perFlow).to.have.length(4);
+    for (const f of r.perFlow) expect(f.sent).to.be.within(700, 750);
+    expect(r.counters.sent).to.equal(r.perFlow.reduce((s, f) => s + f.sent, 0));
+    expect(r.counters.sent).to.be.within(2900, 3000);
+    expect(r.counters.lost / r.counters.sent).to.be.within(0.095, 0.105);
+    expect(r.response.count).to.equal(r.counters.unique);
+    expect(r.service.count).to.equal(r.counters.unique);
+    expect(r.sendLag.count).to.equal(r.counters.sent);
+    expect(r.intervals.reduce((s, i) => s + i.sent, 0)).to.equal(r.counters.sent);
+    expect(r.intervals.reduce((s, i) => s + i.lost, 0)).to.equal(r.counters.lost);
+    expect(r.lossAttribution.generator).to.equal(0);
   });
 
   it('counts every second copy as a duplicate (RFC 5560) and none as loss', async () => {
@@ -193,6 +239,39 @@ describe('load engine: runs against fixture servers (child processes, loopback)'
     expect(r.generator.reasons.join(' ')).to.contain('dropped');
   });
 
+  it('flags a saturated event loop in rate mode, with the utilisation in the reason', async () => {
+    // 1M/s is far beyond one Node thread: the pacer never waits, the event loop never idles.
+    const r = await runLoad({ mode: 'rate', rate: 1_000_000, durationMs: 500, flows: 2, drainMs: 200 });
+    expect(r.generator.eventLoopUtilization).to.be.at.least(0.95);
+    expect(r.generator.bottleneck).to.equal(true);
+    expect(r.generator.reasons.join(' ')).to.match(
+      /event loop was saturated: utilisation \d+% not counting the pacer's polling \(\d+%\)/,
+    );
+  });
+
+  it('does not call a light rate run saturated, and keeps the pacer off the CPU between sends', async () => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const r = await against('echo', (target) =>
+      runLoad({
+        target,
+        mode: 'rate',
+        rate: 1000,
+        durationMs: 1500,
+        flows: 1,
+        drainMs: 200,
+        maxLagUs: 50_000,
+      }),
+    );
+    const c = process.cpuUsage(c0);
+    const cpuShare = (c.user + c.system) / 1000 / (performance.now() - t0);
+    expect(r.generator.eventLoopUtilization).to.be.below(0.95);
+    expect(r.generator.reasons.join(' ')).to.not.match(/saturated/);
+    // Polling before every send (the old pacer) kept about 3/4 of a core busy at this rate; the wake timer about 1/4.
+    expect(cpuShare, `cpu share ${cpuShare}`).to.be.below(0.5);
+    expect(r.counters.sent).to.be.within(1400, 1500);
+  });
+
   it('runs ping-pong with one outstanding probe per flow and reports a coherent result', async () => {
     const live: number[] = [];
     const r = await against('echo', (target) =>
@@ -213,5 +292,72 @@ describe('load engine: runs against fixture servers (child processes, loopback)'
     expect(r.response.p50).to.equal(r.service.p50);
     expect(r.perFlow).to.have.length(2);
     expect(r.runId).to.match(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe('load engine: --mode search (RFC 2544-style)', function () {
+  this.timeout(60_000);
+
+  it('finds the rate of a server that echoes at most 3000/s, within a band, and repeats it', async () => {
+    const server = await fixture('cap-3000');
+    const trials: SearchTrial[] = [];
+    let r: SearchResult;
+    const t0 = Date.now();
+    try {
+      r = await runSearch(
+        // A 50 ms send-lag bound and more retries: on a shared, busy machine the default 1 ms would judge
+        // the generator unhealthy, and this test is about the search, not about the generator.
+        { target: `127.0.0.1:${server.port}`, flows: 2, warmupMs: 200, drainMs: 200, maxLagUs: 50_000 },
+        { trialMs: 500, startRate: 500, maxRate: 100_000, repeats: 2, healthRetries: 4 },
+        (t) => trials.push(t),
+      );
+    } finally {
+      await server.close();
+    }
+    const why = JSON.stringify(r.trials);
+    expect(Date.now() - t0).to.be.below(40_000);
+    expect(r.trials).to.deep.equal(trials);
+    expect(r.limitedBy, why).to.equal('server');
+    expect(r.foundRate, why).to.be.within(2400, 3300);
+    expect(r.failedRate, why).to.be.above(r.foundRate ?? Infinity);
+    expect(r.trials.map((t) => t.phase)).to.include.members(['ramp', 'bisect', 'repeat']);
+    // The ramp doubles: 500, 1000, 2000, 4000 (fails on loss).
+    expect(r.trials.slice(0, 4).map((t) => t.offered)).to.deep.equal([500, 1000, 2000, 4000]);
+    expect(r.trials[3]?.passed).to.equal(false);
+    expect(r.trials[3]?.reasons.join(' ')).to.match(/^loss /);
+    expect(r.spread?.trials).to.equal(2);
+    expect(r.spread?.offered).to.equal(r.foundRate);
+    expect(r.final?.rates.offered).to.equal(r.foundRate);
+    expect(r.statement).to.match(/the server met loss <= 0\.1% up to/);
+  });
+
+  it('says that the generator, not the server, limited a search when the generator is the bottleneck', async () => {
+    const server = await fixture('echo');
+    let r: SearchResult;
+    try {
+      // A 1 s stall in every trial puts the send lag far above its bound: the generator is unhealthy.
+      r = await runSearch(
+        { target: `127.0.0.1:${server.port}`, flows: 1, warmupMs: 0, drainMs: 100 },
+        { trialMs: 300, startRate: 200, repeats: 0 },
+        undefined,
+        { stallAtMs: 50, stallMs: 200 },
+      );
+    } finally {
+      await server.close();
+    }
+    expect(r.limitedBy).to.equal('generator');
+    expect(r.foundRate).to.equal(null);
+    expect(r.trials[0]?.healthy).to.equal(false);
+    expect(r.statement).to.match(/^the generator, not the server, limited the search/);
+    expect(r.statement).to.match(/nothing is claimed about the server/);
+  });
+
+  it('names option, rule and value of a bad search setting', () => {
+    expect(usageMessage(() => resolveSearchSettings({ maxLossPercent: -1 }))).to.contain(
+      '--max-loss -1: must be a number in 0..100',
+    );
+    expect(usageMessage(() => resolveSearchSettings({ startRate: 5000, maxRate: 1000 }))).to.contain(
+      '--rate 5000: the search',
+    );
   });
 });

@@ -57,6 +57,8 @@ function result(extra: Partial<LoadResult> = {}): LoadResult {
       drainMs: 1000,
       intervalMs: 1000,
       ownTarget: false,
+      workers: 1,
+      maxLagUs: 1000,
     },
     startedAt: '2026-01-01T00:00:00.000Z',
     durationMs: 1000,

@@ -4,15 +4,24 @@ import type { LoadCounters } from './types.js';
 const ANSWERED = 1;
 const RELEASED = 2;
 
-/** A growable typed array of numbers (record-setter lists of the reordering metric). */
+/** A growable typed-array queue of numbers (record-setter lists of the reordering metric): push at the end, drop from the front. */
 class NumberList {
   data = new Float64Array(1024);
+  head = 0;
   length = 0;
   push(v: number): void {
     if (this.length === this.data.length) {
-      const bigger = new Float64Array(this.data.length * 2);
-      bigger.set(this.data);
-      this.data = bigger;
+      // Reclaim the dropped front before growing: what is live counts, not the run's history.
+      const live = this.length - this.head;
+      if (live * 2 > this.data.length) {
+        const bigger = new Float64Array(this.data.length * 2);
+        bigger.set(this.data.subarray(this.head, this.length));
+        this.data = bigger;
+      } else {
+        this.data.copyWithin(0, this.head, this.length);
+      }
+      this.length = live;
+      this.head = 0;
     }
     this.data[this.length++] = v;
   }
@@ -41,6 +50,8 @@ export class FlowCounters {
   private arrivals = 0;
   private readonly recordSeq = new NumberList();
   private readonly recordIdx = new NumberList();
+  /** Intended send time of each record setter, ns: records too old to matter are dropped (bounded memory). */
+  private readonly recordAt = new NumberList();
   /** RFC 3550 interarrival jitter state, ns. */
   private lastTransitNs = NaN;
   private jitterNs = 0;
@@ -82,25 +93,41 @@ export class FlowCounters {
     return ((this.seqState[seq] ?? 0) & ANSWERED) !== 0;
   }
 
-  /** RFC 4737 for a unique, measured arrival: reordered when below the next expected sequence. */
-  noteArrival(seq: number): void {
+  /**
+   * RFC 4737 for a unique, measured arrival: reordered when below the next expected sequence.
+   * `intendedNs` is the probe's intended send time; `horizonNs` the oldest intended time a timely
+   * arrival can still have (now - the late bound). A record setter sent before the horizon can never
+   * be the answer for a later arrival (that arrival was sent after the horizon, so it has a greater
+   * sequence), so such records are dropped: the lists stay bounded by rate x late bound instead of
+   * growing with the run.
+   */
+  noteArrival(seq: number, intendedNs = 0, horizonNs = -Infinity): void {
     const index = this.arrivals++;
+    const seqs = this.recordSeq;
+    const at = this.recordAt;
+    // The last record (the highest sequence) always stays: every reordered arrival has its answer.
+    while (at.head < at.length - 1 && (at.data[at.head] as number) < horizonNs) {
+      seqs.head++;
+      this.recordIdx.head++;
+      at.head++;
+    }
     if (seq >= this.nextExp) {
       this.nextExp = seq + 1;
-      this.recordSeq.push(seq);
+      seqs.push(seq);
       this.recordIdx.push(index);
+      at.push(intendedNs);
       return;
     }
     this.reordered++;
     // The earliest earlier arrival with a greater sequence is always a record setter: binary search.
-    const seqs = this.recordSeq.data;
-    let lo = 0;
-    let hi = this.recordSeq.length - 1;
+    let lo = seqs.head;
+    let hi = seqs.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((seqs[mid] as number) > seq) hi = mid;
+      if ((seqs.data[mid] as number) > seq) hi = mid;
       else lo = mid + 1;
     }
+    // The three lists are pushed, dropped and compacted together, so one position indexes all of them.
     const extent = index - (this.recordIdx.data[lo] as number);
     if (extent > this.reorderExtentMax) this.reorderExtentMax = extent;
   }

@@ -167,11 +167,16 @@ function errnoOfError(err: Error): string {
   return typeof code === 'string' ? code : 'EUNKNOWN';
 }
 
-/** Opens `count` flows; closes the ones already open when one fails. */
-export async function openFlows(count: number, setup: FlowSetup, sink: ReplySink): Promise<Flow[]> {
+/** Opens `count` flows with ids from `firstId` on; closes the ones already open when one fails. */
+export async function openFlows(
+  count: number,
+  setup: FlowSetup,
+  sink: ReplySink,
+  firstId = 0,
+): Promise<Flow[]> {
   const flows: Flow[] = [];
   try {
-    for (let i = 0; i < count; i++) flows.push(await Flow.open(i, setup, sink));
+    for (let i = 0; i < count; i++) flows.push(await Flow.open(firstId + i, setup, sink));
   } catch (err) {
     await Promise.all(flows.map((f) => f.close()));
     throw err;

@@ -1,6 +1,14 @@
 /** The per-interval series: each interval counts the probes *scheduled* in it (so loss is final per interval). */
-import { LatencyRecorder } from './latency.js';
+import { LatencyRecorder, type LatencyWire } from './latency.js';
 import type { IntervalStats } from './types.js';
+
+/** Per-bucket raw figures of a series, structured-clone-safe (a worker's share, merged by bucket). */
+export interface IntervalWire {
+  readonly sent: readonly number[];
+  readonly received: readonly number[];
+  readonly unique: readonly number[];
+  readonly latency: readonly LatencyWire[];
+}
 
 /** Buckets of one run's measurement, by intended send time. */
 export class IntervalSeries {
@@ -25,7 +33,8 @@ export class IntervalSeries {
       this.sent.push(0);
       this.received.push(0);
       this.unique.push(0);
-      this.latency.push(new LatencyRecorder());
+      // 2 significant digits: a time series needs 1% precision, and one histogram per interval adds up over a long run.
+      this.latency.push(new LatencyRecorder(2));
     }
   }
 
@@ -46,6 +55,28 @@ export class IntervalSeries {
     this.grow(b);
     this.unique[b] = (this.unique[b] ?? 0) + 1;
     (this.latency[b] as LatencyRecorder).record(responseUs);
+  }
+
+  /** The raw buckets as plain data. */
+  toWire(): IntervalWire {
+    return {
+      sent: [...this.sent],
+      received: [...this.received],
+      unique: [...this.unique],
+      latency: this.latency.map((l) => l.toWire()),
+    };
+  }
+
+  /** Adds another series' buckets (same interval and duration) bucket by bucket. */
+  addWire(w: IntervalWire): void {
+    this.grow(w.sent.length - 1);
+    for (let b = 0; b < w.sent.length; b++) {
+      this.sent[b] = (this.sent[b] ?? 0) + (w.sent[b] ?? 0);
+      this.received[b] = (this.received[b] ?? 0) + (w.received[b] ?? 0);
+      this.unique[b] = (this.unique[b] ?? 0) + (w.unique[b] ?? 0);
+      const l = w.latency[b];
+      if (l) (this.latency[b] as LatencyRecorder).addWire(l);
+    }
   }
 
   /** Number of intervals the measurement spans. */

@@ -17,6 +17,8 @@ export const LOAD_DEFAULTS = Object.freeze({
   drainMs: 1000,
   intervalMs: 1000,
   ownTarget: false,
+  workers: 1,
+  maxLagUs: 1000,
 } as const);
 
 /** Offered datagrams per second above which a non-loopback target needs ownTarget (`--i-own-the-target`). */
@@ -32,6 +34,8 @@ export const LOAD_LIMITS = Object.freeze({
   drainMs: [0, 60_000],
   intervalMs: [100, 60_000],
   rcvbufBytes: [1, 1 << 30],
+  workers: [1, 64],
+  maxLagUs: [1, 60_000_000],
 } as const);
 
 /** Most intervals one run may have (each keeps its own histogram). */
@@ -111,6 +115,13 @@ export function resolveLoadOptions(options: LoadOptions = {}): ResolvedLoadOptio
       `--interval ${intervalMs}: --duration ${durationMs} would make more than ${MAX_INTERVALS} intervals`,
     );
   }
+  const workers = options.workers ?? LOAD_DEFAULTS.workers;
+  int('--workers', workers, LOAD_LIMITS.workers);
+  if (Number.isInteger(workers) && Number.isInteger(flows) && workers > flows) {
+    problems.push(`--workers ${workers}: must be at most --flows (${flows}); each worker needs a flow`);
+  }
+  const maxLagUs = options.maxLagUs ?? LOAD_DEFAULTS.maxLagUs;
+  int('--max-lag', maxLagUs, LOAD_LIMITS.maxLagUs);
   if (options.rcvbufBytes !== undefined) int('--rcvbuf', options.rcvbufBytes, LOAD_LIMITS.rcvbufBytes);
   if (options.target !== undefined && options.target.trim() === '')
     problems.push(`target '': must be HOST:PORT`);
@@ -127,6 +138,8 @@ export function resolveLoadOptions(options: LoadOptions = {}): ResolvedLoadOptio
     drainMs,
     intervalMs,
     ownTarget: options.ownTarget ?? LOAD_DEFAULTS.ownTarget,
+    workers,
+    maxLagUs,
     ...(options.rcvbufBytes === undefined ? {} : { rcvbufBytes: options.rcvbufBytes }),
     ...(options.target === undefined ? {} : { target: options.target }),
     ...(options.onInterval === undefined ? {} : { onInterval: options.onInterval }),

@@ -3,7 +3,11 @@
  * and a timer loop sends every probe whose intended time has passed. A late tick therefore sends a
  * burst of overdue probes, each stamped with its intended time: never "sleep, then send one".
  */
+import { performance } from 'node:perf_hooks';
 import { clockNs } from './clock.js';
+
+/** A time of this thread's clockNs as epoch ms (the wake timer's helper thread has another time origin). */
+const epochOfClockNs = (ns: number): number => performance.timeOrigin + ns / 1e6;
 import type { Arrival } from './types.js';
 
 /** Yields intended send times in ns, in order. */
@@ -12,8 +16,14 @@ export type Schedule = () => number;
 /** Most sends per tick before the loop yields to I/O (replies must still be read while catching up). */
 export const MAX_BURST = 2048;
 
-/** Below this wait the loop re-checks on setImmediate instead of a timer (timers have ~1 ms granularity). */
-const SPIN_BELOW_NS = 1.5e6;
+/** Above this wait a plain timer is precise enough (timers have ~1 ms granularity). */
+const TIMER_ABOVE_NS = 1.5e6;
+
+/** Below this wait the loop re-checks on setImmediate (polling); between it and TIMER_ABOVE_NS the wake timer sleeps for it. */
+const POLL_BELOW_NS = 250e3;
+
+/** The wake timer's helper thread and the message hop wake this much late at most (typically): it is asked to wake this early. */
+const WAKE_EARLY_NS = 200e3;
 
 /** The schedule of `arrival` at `rate` per second from `t0Ns`; constant times are computed, never accumulated. */
 export function makeSchedule(
@@ -41,11 +51,32 @@ export interface PacerHooks {
   readonly onTick?: () => void;
 }
 
-/** Runs the schedule until `endNs` (exclusive); resolves once every probe scheduled before it was sent. */
-export function runPacer(schedule: Schedule, endNs: number, hooks: PacerHooks): Promise<void> {
+/** What the pacer did besides sending: how long it polled for the next send time. */
+export interface PacerStats {
+  /** Time spent re-checking on setImmediate for a send less than POLL_BELOW_NS away, ns: busy in the event loop's eyes, but idle work. */
+  readonly pollNs: number;
+}
+
+/**
+ * Runs the schedule until `endNs` (exclusive); resolves once every probe scheduled before it was sent.
+ * Waits: a timer when the next send is far, the wake timer's helper thread when it is within a timer's
+ * granularity, and polling only for the last POLL_BELOW_NS, so the pacer does not keep a core busy.
+ */
+export function runPacer(
+  schedule: Schedule,
+  endNs: number,
+  hooks: PacerHooks,
+  wake?: { wakeAt(epochMs: number, cb: () => void): void },
+): Promise<PacerStats> {
   return new Promise((resolve) => {
     let next = schedule();
+    let pollNs = 0;
+    let pollSince = -1;
     const tick = (): void => {
+      if (pollSince >= 0) {
+        pollNs += clockNs() - pollSince;
+        pollSince = -1;
+      }
       hooks.onTick?.();
       let now = clockNs();
       let budget = MAX_BURST;
@@ -59,12 +90,16 @@ export function runPacer(schedule: Schedule, endNs: number, hooks: PacerHooks): 
         budget--;
       }
       if (next >= endNs) {
-        resolve();
+        resolve({ pollNs });
         return;
       }
       const wait = next - clockNs();
-      if (wait > SPIN_BELOW_NS) setTimeout(tick, Math.floor((wait - 1e6) / 1e6));
-      else setImmediate(tick);
+      if (wait > TIMER_ABOVE_NS) setTimeout(tick, Math.floor((wait - 1e6) / 1e6));
+      else if (wake && wait > POLL_BELOW_NS) wake.wakeAt(epochOfClockNs(next - WAKE_EARLY_NS), tick);
+      else {
+        if (wait > 0) pollSince = clockNs();
+        setImmediate(tick);
+      }
     };
     tick();
   });

@@ -6,12 +6,14 @@ import type { Family } from '../protocol/constants.js';
 import { decodeProbe, encodeProbe } from '../protocol/probe-codec.js';
 import { parseTarget, resolveTarget } from '../spec/target.js';
 import { busyWait, clockNs } from './clock.js';
+import { Worker } from 'node:worker_threads';
+import { HarnessError } from '../errors.js';
 import { sumCounters } from './counters.js';
 import { startEmbeddedServer, type ChildServer } from './embedded-server.js';
 import { flowIoPath, openFlows, type Flow } from './flows.js';
-import { snapshotProc } from './generator-health.js';
-import { IntervalSeries } from './intervals.js';
-import { LatencyRecorder } from './latency.js';
+import { snapshotProc, type ProcSnapshot } from './generator-health.js';
+import { IntervalSeries, type IntervalWire } from './intervals.js';
+import { LatencyRecorder, type LatencyWire } from './latency.js';
 import {
   checkLoadSafety,
   checkSizesForFamily,
@@ -20,18 +22,26 @@ import {
   type ResolvedLoadOptions,
 } from './options.js';
 import { makeSchedule, runPacer } from './pacer.js';
-import type { GeneratorHealth, IntervalStats, LoadOptions, LoadResult } from './types.js';
+import type { GeneratorHealth, IntervalStats, LoadCounters, LoadOptions, LoadResult } from './types.js';
+import { WakeTimer } from './wake-timer.js';
 import { WindowDriver } from './window.js';
 
 export { resolveLoadOptions, LOAD_DEFAULTS, SAFE_RATE_CAP, type LoadInternals } from './options.js';
 
-/** The I/O path this engine uses (LoadResult.ioPath). */
-export const IO_PATH = 'node:dgram, one send and one message event per datagram, main thread';
+/** The I/O path with `--workers N` (LoadResult.ioPath). */
+export const ioPathOfWorkers = (n: number): string =>
+  flowIoPath().replace(/main thread$/, `${n} worker threads`);
 
-/** Send-lag p99 above max(this, 10% of the period) marks the generator as the bottleneck, us. */
+/** Bound on a worker's start-up (flows open, codec warm) and on its exit after the run, ms. */
+const WORKER_SETUP_MS = 10_000;
+
+/** Lead time between the main thread's "go" and the common start, so every worker is waiting when it comes, ms. */
+const WORKER_LEAD_MS = 50;
+
+/** Default send-lag p99 above max(this, 10% of the period) that marks the generator as the bottleneck, us (`--max-lag`). */
 export const SEND_LAG_BOUND_US = 1000;
 
-/** Event-loop utilisation at or above which a flood's generator counts as CPU-bound. */
+/** Event-loop utilisation (less the pacer's polling) at or above which the generator counts as CPU-bound (rate and flood). */
 export const SATURATED_ELU = 0.95;
 
 /** Quiet time after the last outstanding reply, so trailing duplicates are still counted, ms. */
@@ -48,7 +58,7 @@ function warmCodec(runId: Uint8Array, sizes: readonly number[]): void {
 }
 
 /** A resolved target as the engine uses it. */
-interface EngineTarget {
+export interface EngineTarget {
   readonly input: string;
   readonly address: string;
   readonly port: number;
@@ -77,18 +87,103 @@ export async function runLoad(options: LoadOptions = {}, internals: LoadInternal
     }
     checkSizesForFamily(resolved, target.family);
     checkLoadSafety(resolved, target.address, isLoopback(target.address));
-    return await measure(resolved, target, internals);
+    return await (resolved.workers > 1
+      ? measureWithWorkers(resolved, target, internals)
+      : measureInProcess(resolved, target, internals));
   } finally {
     await server?.close();
   }
 }
 
-async function measure(
-  o: ResolvedLoadOptions,
-  target: EngineTarget,
+/** Which flows and which part of the schedule one thread runs. */
+export interface ShareSpec {
+  /** Id of this share's first flow; its flows are firstFlow .. firstFlow + flowCount - 1. */
+  readonly firstFlow: number;
+  readonly flowCount: number;
+  /** This share's index and the number of shares: rate mode sends every `shares`-th slot of the schedule. */
+  readonly index: number;
+  readonly shares: number;
+}
+
+/** What one thread measured, as live objects. */
+export interface ShareOutcome {
+  readonly perFlow: readonly LoadCounters[];
+  readonly jitterSum: number;
+  readonly jitterN: number;
+  readonly sendErrors: readonly (readonly [string, number])[];
+  readonly response: LatencyRecorder;
+  readonly service: LatencyRecorder;
+  readonly sendLag: LatencyRecorder;
+  readonly series: IntervalSeries;
+  /** Event-loop utilisation of the thread over the run, less the pacer's polling (which is waiting, not work). */
+  readonly elu: number;
+  /** Share of the run the pacer spent polling for a close send time (included in the raw utilisation). */
+  readonly pollShare: number;
+}
+
+/** A ShareOutcome as plain data, to cross a worker_threads boundary. */
+export interface ShareWire {
+  readonly perFlow: readonly LoadCounters[];
+  readonly jitterSum: number;
+  readonly jitterN: number;
+  readonly sendErrors: readonly (readonly [string, number])[];
+  readonly response: LatencyWire;
+  readonly service: LatencyWire;
+  readonly sendLag: LatencyWire;
+  readonly series: IntervalWire;
+  readonly elu: number;
+  readonly pollShare: number;
+}
+
+/** A share's outcome as plain data. */
+export function shareToWire(s: ShareOutcome): ShareWire {
+  return {
+    perFlow: s.perFlow,
+    jitterSum: s.jitterSum,
+    jitterN: s.jitterN,
+    sendErrors: s.sendErrors,
+    response: s.response.toWire(),
+    service: s.service.toWire(),
+    sendLag: s.sendLag.toWire(),
+    series: s.series.toWire(),
+    elu: s.elu,
+    pollShare: s.pollShare,
+  };
+}
+
+/** How a share meets the others: the common start, and the point where its sockets are still open after the drain. */
+export interface ShareSync {
+  /** Called once the flows are open and warm; resolves to the start time t0 in this thread's clockNs. */
+  start(ports: readonly number[]): Promise<number>;
+  /** Called after the drain, before the flows close (the /proc snapshot after the run needs them open). */
+  finished(outcome: ShareOutcome): Promise<void>;
+}
+
+/** Options a share runs with (no callbacks: they cannot cross a thread boundary). */
+export type ShareOptions = Omit<ResolvedLoadOptions, 'onInterval'>;
+
+/** The share of flows of worker `index` out of `shares`: the flows split as evenly as they go. */
+export function shareOf(flows: number, index: number, shares: number): ShareSpec {
+  const base = Math.floor(flows / shares);
+  const extra = flows % shares;
+  const firstFlow = index * base + Math.min(index, extra);
+  return { firstFlow, flowCount: base + (index < extra ? 1 : 0), index, shares };
+}
+
+/**
+ * Runs one share of a load run in this thread: opens its flows, waits for the common start, sends,
+ * receives, drains, and reports through `sync`. The in-process engine runs one share of everything;
+ * each worker runs one share of several.
+ */
+export async function measureShare(
+  o: ShareOptions,
+  target: Pick<EngineTarget, 'address' | 'port' | 'family'>,
+  runIdBytes: Uint8Array,
+  share: ShareSpec,
   internals: LoadInternals,
-): Promise<LoadResult> {
-  const runIdBytes = randomBytes(8);
+  sync: ShareSync,
+  onInterval?: (s: IntervalStats) => void,
+): Promise<void> {
   const response = new LatencyRecorder();
   const service = new LatencyRecorder();
   const sendLag = new LatencyRecorder();
@@ -151,12 +246,12 @@ async function measure(
     response.record(responseUs);
     service.record((atNs - p.actualNs) / 1000);
     series.noteUnique(b, responseUs);
-    c.noteArrival(p.seq);
+    c.noteArrival(p.seq, p.intendedNs, atNs - lateBoundNs);
     c.noteTransit(p.actualNs, atNs);
   };
 
   const flows = await openFlows(
-    o.flows,
+    share.flowCount,
     {
       family: target.family,
       address: target.address,
@@ -166,15 +261,16 @@ async function measure(
       ...(o.rcvbufBytes === undefined ? {} : { rcvbufBytes: o.rcvbufBytes }),
     },
     onReply,
+    share.firstFlow,
   );
-  const ports = new Set(flows.map((f) => f.port));
   let intervalTimer: NodeJS.Timeout | undefined;
+  const wake = o.mode === 'rate' ? new WakeTimer() : undefined;
+  let pollNs = 0;
   try {
     warmCodec(runIdBytes, o.sizes);
-    const before = snapshotProc(ports, target.port);
-    const startedAt = new Date().toISOString();
+    const t0 = await sync.start(flows.map((f) => f.port));
     const elu0 = performance.eventLoopUtilization();
-    const t0 = clockNs() + 1e6;
+    const eluStartNs = clockNs();
     measureStart = t0 + o.warmupMs * 1e6;
     measureEnd = measureStart + o.durationMs * 1e6;
 
@@ -207,9 +303,9 @@ async function measure(
       series.noteSent(series.bucketOf(intendedNs - measureStart));
     };
 
-    const emit = (s: IntervalStats): void => o.onInterval?.(s);
+    const emit = (s: IntervalStats): void => onInterval?.(s);
     const graceMs = Math.min(o.drainMs, o.intervalMs);
-    if (o.onInterval) {
+    if (onInterval) {
       intervalTimer = setInterval(
         () => series.emitClosed((clockNs() - measureStart) / 1e6, graceMs, emit),
         Math.min(100, o.intervalMs),
@@ -218,10 +314,19 @@ async function measure(
 
     if (o.mode === 'rate') {
       let k = 0;
-      await runPacer(makeSchedule(o.arrival, t0, o.rate), measureEnd, {
-        send: (intendedNs) => sendProbe(flows[k++ % flows.length] as Flow, intendedNs),
-        onTick,
-      });
+      // Share i of n sends slots i, i+n, i+2n... of the whole schedule: the same offered rate in total.
+      const periodNs = 1e9 / o.rate;
+      const schedule = makeSchedule(o.arrival, t0 + share.index * periodNs, o.rate / share.shares);
+      const stats = await runPacer(
+        schedule,
+        measureEnd,
+        {
+          send: (intendedNs) => sendProbe(flows[k++ % flows.length] as Flow, intendedNs),
+          onTick,
+        },
+        wake,
+      );
+      pollNs = stats.pollNs;
     } else {
       const window = o.mode === 'ping-pong' ? 1 : o.window;
       const expireNs = Math.max(10, Math.min(o.drainMs, 200)) * 1e6;
@@ -230,6 +335,10 @@ async function measure(
       await driver.run();
     }
     const lastSendNs = clockNs();
+    // Utilisation over the sending phase only: the drain is waiting by design.
+    const rawElu = performance.eventLoopUtilization(elu0).utilization;
+    const pollShare = Math.min(1, pollNs / Math.max(1, lastSendNs - eluStartNs));
+    const elu = Math.max(0, rawElu - pollShare);
 
     // Drain: until every measured probe is answered (plus a short settle for trailing duplicates) or the deadline.
     const drainEnd = lastSendNs + o.drainMs * 1e6;
@@ -248,46 +357,13 @@ async function measure(
       };
       check();
     });
-    const elu = performance.eventLoopUtilization(elu0).utilization;
-    const after = snapshotProc(ports, target.port);
     clearInterval(intervalTimer);
     intervalTimer = undefined;
     series.emitRest(emit);
 
-    const perFlow = flows.map((f) => f.counters.snapshot());
-    const counters = sumCounters(perFlow);
-    const durS = o.durationMs / 1000;
-    const sendLagSummary = sendLag.summary();
-    const socketDrops = Math.max(0, after.socketDrops - before.socketDrops);
-    const reasons: string[] = [];
-    if (socketDrops > 0) {
-      reasons.push(
-        `the generator's own sockets dropped ${socketDrops} datagrams (receive buffer full): that loss is the generator's`,
-      );
-    }
-    const lagBoundUs = Math.max(SEND_LAG_BOUND_US, (0.1 * 1e6) / o.rate);
-    if (o.mode === 'rate' && sendLagSummary.p99 > lagBoundUs) {
-      reasons.push(
-        `send lag p99 ${sendLagSummary.p99} us is above the bound ${Math.round(lagBoundUs)} us: the generator did not keep to the schedule`,
-      );
-    }
-    if (o.mode === 'flood' && elu >= SATURATED_ELU) {
-      reasons.push(`the generator's event loop was busy ${Math.round(elu * 100)}% of the time (CPU-bound)`);
-    }
     const sendErrors = new Map<string, number>();
     for (const f of flows)
       for (const [k, v] of f.counters.sendErrors) sendErrors.set(k, (sendErrors.get(k) ?? 0) + v);
-    if (sendErrors.size > 0) {
-      reasons.push(`send errors: ${[...sendErrors].map(([k, v]) => `${k} x${v}`).join(', ')}`);
-    }
-    const generator: GeneratorHealth = {
-      socketDrops,
-      rcvbufErrors: Math.max(0, after.rcvbufErrors - before.rcvbufErrors),
-      sndbufErrors: Math.max(0, after.sndbufErrors - before.sndbufErrors),
-      bottleneck: reasons.length > 0,
-      reasons,
-    };
-    const generatorLoss = Math.min(counters.lost, socketDrops);
     let jitterSum = 0;
     let jitterN = 0;
     for (const f of flows) {
@@ -295,32 +371,310 @@ async function measure(
       jitterSum += j.us * j.samples;
       jitterN += j.samples;
     }
-    const { target: _t, onInterval: _i, ...plain } = o;
-    return {
-      runId: runIdBytes.toString('hex'),
-      target: { input: target.input, address: target.address, port: target.port, embedded: target.embedded },
-      mode: o.mode,
-      options: plain,
-      startedAt,
-      durationMs: o.durationMs,
-      counters,
-      perFlow,
-      rates: {
-        offered: o.mode === 'rate' ? o.rate : Math.round((counters.sent / durS) * 10) / 10,
-        echoes: Math.round((counters.unique / durS) * 10) / 10,
-        sent: Math.round((counters.sent / durS) * 10) / 10,
-      },
-      response: response.summary(),
-      service: service.summary(),
-      sendLag: sendLagSummary,
-      jitterUs: jitterN === 0 ? 0 : Math.round((jitterSum / jitterN) * 10) / 10,
-      intervals: series.all(),
-      generator,
-      lossAttribution: { generator: generatorLoss, networkOrServer: counters.lost - generatorLoss },
-      ioPath: flowIoPath(),
-    };
+    await sync.finished({
+      perFlow: flows.map((f) => f.counters.snapshot()),
+      jitterSum,
+      jitterN,
+      sendErrors: [...sendErrors],
+      response,
+      service,
+      sendLag,
+      series,
+      elu,
+      pollShare,
+    });
   } finally {
     clearInterval(intervalTimer);
+    await wake?.close();
     await Promise.all(flows.map((f) => f.close()));
   }
+}
+
+/** Runs the whole load in this thread (`--workers 1`). */
+async function measureInProcess(
+  o: ResolvedLoadOptions,
+  target: EngineTarget,
+  internals: LoadInternals,
+): Promise<LoadResult> {
+  const runIdBytes = randomBytes(8);
+  let before: ProcSnapshot | undefined;
+  let after: ProcSnapshot | undefined;
+  let ports = new Set<number>();
+  let startedAt = '';
+  let outcome: ShareOutcome | undefined;
+  await measureShare(
+    o,
+    target,
+    runIdBytes,
+    shareOf(o.flows, 0, 1),
+    internals,
+    {
+      start: (p) => {
+        ports = new Set(p);
+        before = snapshotProc(ports, target.port);
+        startedAt = new Date().toISOString();
+        return Promise.resolve(clockNs() + 1e6);
+      },
+      finished: (out) => {
+        after = snapshotProc(ports, target.port);
+        outcome = out;
+        return Promise.resolve();
+      },
+    },
+    o.onInterval,
+  );
+  if (!outcome || !before || !after) throw new Error('the load engine finished without an outcome');
+  return assemble(o, target, runIdBytes, startedAt, [outcome], before, after, flowIoPath());
+}
+
+/** What a load worker is given (structured-clone-safe). */
+export interface WorkerInput {
+  readonly options: ShareOptions;
+  readonly target: Pick<EngineTarget, 'address' | 'port' | 'family'>;
+  readonly runId: Uint8Array;
+  readonly share: ShareSpec;
+  readonly internals: LoadInternals;
+}
+
+/** Messages of the worker protocol: ready -> go -> done -> close -> (exit). */
+export type WorkerMessage =
+  | { readonly type: 'ready'; readonly ports: readonly number[] }
+  | { readonly type: 'done'; readonly outcome: ShareWire }
+  | { readonly type: 'failed'; readonly message: string; readonly code?: string };
+/** Messages from the main thread to a worker. */
+export type MainMessage = { readonly type: 'go'; readonly t0EpochMs: number } | { readonly type: 'close' };
+
+/** Resolves when every worker has sent a message of `type` (each worker's first such message), or rejects. */
+function collect<T extends WorkerMessage['type']>(
+  workers: readonly Worker[],
+  type: T,
+  timeoutMs: number,
+): Promise<Extract<WorkerMessage, { type: T }>[]> {
+  return new Promise((resolve, reject) => {
+    const got: (Extract<WorkerMessage, { type: T }> | undefined)[] = workers.map(() => undefined);
+    let left = workers.length;
+    const cleanups: (() => void)[] = [];
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      for (const c of cleanups) c();
+      if (err) reject(err);
+      else resolve(got as Extract<WorkerMessage, { type: T }>[]);
+    };
+    const timer = setTimeout(
+      () => done(new Error(`load workers sent no '${type}' within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    workers.forEach((w, i) => {
+      const onMessage = (m: WorkerMessage): void => {
+        if (m.type === 'failed') {
+          done(
+            m.code === 'ERR_ECHOLOT_USAGE' || m.code === 'ERR_ECHOLOT_UNREACHABLE'
+              ? new HarnessError(m.code, m.message)
+              : new Error(`load worker ${i}: ${m.message}`),
+          );
+          return;
+        }
+        if (m.type !== type || got[i] !== undefined) return;
+        got[i] = m as Extract<WorkerMessage, { type: T }>;
+        if (--left === 0) done();
+      };
+      const onError = (err: Error): void => done(new Error(`load worker ${i}: ${err.message}`));
+      const onExit = (code: number): void => {
+        if (got[i] === undefined) done(new Error(`load worker ${i} exited (code ${code}) before '${type}'`));
+      };
+      w.on('message', onMessage);
+      w.on('error', onError);
+      w.on('exit', onExit);
+      cleanups.push(() => {
+        w.off('message', onMessage);
+        w.off('error', onError);
+        w.off('exit', onExit);
+      });
+    });
+  });
+}
+
+/** The absolute time now in ms (performance.timeOrigin differs between threads; this does not). */
+const epochNowMs = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * Runs the load in `o.workers` worker_threads, each with its share of the flows and of the rate; the
+ * main thread snapshots /proc around them, starts them together and merges what they measured.
+ */
+async function measureWithWorkers(
+  o: ResolvedLoadOptions,
+  target: EngineTarget,
+  internals: LoadInternals,
+): Promise<LoadResult> {
+  const runIdBytes = randomBytes(8);
+  const { onInterval, target: _t, ...shareOptions } = o;
+  const script = new URL('./load-worker.js', import.meta.url);
+  const workers: Worker[] = [];
+  try {
+    for (let i = 0; i < o.workers; i++) {
+      const input: WorkerInput = {
+        options: shareOptions,
+        target: { address: target.address, port: target.port, family: target.family },
+        runId: runIdBytes,
+        share: shareOf(o.flows, i, o.workers),
+        internals,
+      };
+      workers.push(new Worker(script, { workerData: input }));
+    }
+    const ready = await collect(workers, 'ready', WORKER_SETUP_MS);
+    const ports = new Set(ready.flatMap((r) => r.ports));
+    const before = snapshotProc(ports, target.port);
+    const startedAt = new Date().toISOString();
+    const finished = collect(
+      workers,
+      'done',
+      WORKER_LEAD_MS + o.warmupMs + o.durationMs + o.drainMs + WORKER_SETUP_MS,
+    );
+    const go: MainMessage = { type: 'go', t0EpochMs: epochNowMs() + WORKER_LEAD_MS };
+    for (const w of workers) w.postMessage(go);
+    const done = await finished;
+    const after = snapshotProc(ports, target.port);
+    const outcomes = done.map((d) => shareFromWire(d.outcome, o));
+    const result = assemble(
+      o,
+      target,
+      runIdBytes,
+      startedAt,
+      outcomes,
+      before,
+      after,
+      ioPathOfWorkers(o.workers),
+    );
+    // Live progress cannot cross threads cheaply: with workers the series is emitted once merged.
+    if (onInterval) for (const i of result.intervals) onInterval(i);
+    return result;
+  } finally {
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const kill = setTimeout(() => void w.terminate(), WORKER_SETUP_MS);
+            w.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            w.postMessage({ type: 'close' } satisfies MainMessage);
+          }),
+      ),
+    );
+  }
+}
+
+/** Rebuilds a share's live objects from its wire form (histograms decoded and added). */
+function shareFromWire(w: ShareWire, o: ResolvedLoadOptions): ShareOutcome {
+  const rec = (x: LatencyWire): LatencyRecorder => {
+    const r = new LatencyRecorder();
+    r.addWire(x);
+    return r;
+  };
+  const series = new IntervalSeries(o.intervalMs, o.durationMs);
+  series.addWire(w.series);
+  return {
+    perFlow: w.perFlow,
+    jitterSum: w.jitterSum,
+    jitterN: w.jitterN,
+    sendErrors: w.sendErrors,
+    response: rec(w.response),
+    service: rec(w.service),
+    sendLag: rec(w.sendLag),
+    series,
+    elu: w.elu,
+    pollShare: w.pollShare,
+  };
+}
+
+/** Merges the shares and judges the generator's health: the LoadResult. */
+function assemble(
+  o: ResolvedLoadOptions,
+  target: EngineTarget,
+  runIdBytes: Uint8Array,
+  startedAt: string,
+  shares: readonly ShareOutcome[],
+  before: ProcSnapshot,
+  after: ProcSnapshot,
+  ioPath: string,
+): LoadResult {
+  const [first, ...rest] = shares;
+  if (!first) throw new Error('no share to assemble');
+  const response = first.response;
+  const service = first.service;
+  const sendLag = first.sendLag;
+  const series = first.series;
+  for (const s of rest) {
+    response.add(s.response);
+    service.add(s.service);
+    sendLag.add(s.sendLag);
+    series.addWire(s.series.toWire());
+  }
+  const perFlow = shares.flatMap((s) => s.perFlow);
+  const counters = sumCounters(perFlow);
+  const durS = o.durationMs / 1000;
+  const sendLagSummary = sendLag.summary();
+  const socketDrops = Math.max(0, after.socketDrops - before.socketDrops);
+  const elu = Math.max(...shares.map((s) => s.elu));
+  const reasons: string[] = [];
+  if (socketDrops > 0) {
+    reasons.push(
+      `the generator's own sockets dropped ${socketDrops} datagrams (receive buffer full): that loss is the generator's`,
+    );
+  }
+  const lagBoundUs = Math.max(o.maxLagUs, (0.1 * 1e6) / o.rate);
+  if (o.mode === 'rate' && sendLagSummary.p99 > lagBoundUs) {
+    reasons.push(
+      `send lag p99 ${sendLagSummary.p99} us is above the bound ${Math.round(lagBoundUs)} us: the generator did not keep to the schedule`,
+    );
+  }
+  if (o.mode !== 'ping-pong' && elu >= SATURATED_ELU) {
+    const poll = Math.max(...shares.map((s) => s.pollShare));
+    reasons.push(
+      `the generator's event loop${shares.length > 1 ? ' (busiest worker)' : ''} was saturated: utilisation ${Math.round(elu * 100)}%` +
+        (o.mode === 'rate' ? ` not counting the pacer's polling (${Math.round(poll * 100)}%)` : '') +
+        ' (CPU-bound)',
+    );
+  }
+  const sendErrors = new Map<string, number>();
+  for (const s of shares) for (const [k, v] of s.sendErrors) sendErrors.set(k, (sendErrors.get(k) ?? 0) + v);
+  if (sendErrors.size > 0) {
+    reasons.push(`send errors: ${[...sendErrors].map(([k, v]) => `${k} x${v}`).join(', ')}`);
+  }
+  const generator: GeneratorHealth = {
+    eventLoopUtilization: Math.round(elu * 1000) / 1000,
+    socketDrops,
+    rcvbufErrors: Math.max(0, after.rcvbufErrors - before.rcvbufErrors),
+    sndbufErrors: Math.max(0, after.sndbufErrors - before.sndbufErrors),
+    bottleneck: reasons.length > 0,
+    reasons,
+  };
+  const generatorLoss = Math.min(counters.lost, socketDrops);
+  const jitterSum = shares.reduce((a, s) => a + s.jitterSum, 0);
+  const jitterN = shares.reduce((a, s) => a + s.jitterN, 0);
+  const { target: _t, onInterval: _i, ...plain } = o;
+  return {
+    runId: Buffer.from(runIdBytes).toString('hex'),
+    target: { input: target.input, address: target.address, port: target.port, embedded: target.embedded },
+    mode: o.mode,
+    options: plain,
+    startedAt,
+    durationMs: o.durationMs,
+    counters,
+    perFlow,
+    rates: {
+      offered: o.mode === 'rate' ? o.rate : Math.round((counters.sent / durS) * 10) / 10,
+      echoes: Math.round((counters.unique / durS) * 10) / 10,
+      sent: Math.round((counters.sent / durS) * 10) / 10,
+    },
+    response: response.summary(),
+    service: service.summary(),
+    sendLag: sendLagSummary,
+    jitterUs: jitterN === 0 ? 0 : Math.round((jitterSum / jitterN) * 10) / 10,
+    intervals: series.all(),
+    generator,
+    lossAttribution: { generator: generatorLoss, networkOrServer: counters.lost - generatorLoss },
+    ioPath,
+  };
 }

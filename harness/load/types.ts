@@ -34,6 +34,16 @@ export interface LoadOptions {
   intervalMs?: number;
   /** The user owns a non-loopback target: allows rates above the safety cap. @defaultValue false */
   ownTarget?: boolean;
+  /**
+   * Send-lag p99 above which a rate run's generator counts as the bottleneck (it did not keep to the
+   * schedule), us; the bound is never below 10% of the send period. @defaultValue 1000
+   */
+  maxLagUs?: number;
+  /**
+   * worker_threads that generate the load, each with its share of the flows and of the rate, its own
+   * histograms and counters, merged by the main thread; 1 = in the main thread. At most `flows`. @defaultValue 1
+   */
+  workers?: number;
   /** Called once per interval with that interval's figures (progress, NDJSON). */
   onInterval?: (interval: IntervalStats) => void;
 }
@@ -94,6 +104,8 @@ export interface IntervalStats {
 
 /** The generator's own health: drops in its sockets, send lag, whether it was the bottleneck. */
 export interface GeneratorHealth {
+  /** Event-loop utilisation of the busiest generator thread, 0..1, not counting the pacer's polling for a close send time. */
+  readonly eventLoopUtilization?: number;
   /** Sum of /proc/net/udp{,6} `drops` of the flow sockets (after - before). */
   readonly socketDrops: number;
   /** /proc/net/snmp Udp RcvbufErrors and SndbufErrors deltas (host-wide). */

@@ -1,5 +1,6 @@
 import type { IntervalStats, LatencySummary, LoadOptions, LoadResult } from '../load/types.js';
-import type { Threshold, ThresholdOutcome } from '../load/thresholds.js';
+import type { GateRecord } from '../load/suite.js';
+import type { Threshold, ThresholdKind, ThresholdOutcome } from '../load/thresholds.js';
 import { formatEndpoint } from '../spec/target.js';
 
 /** How to draw: colour and Unicode marks only on a terminal that wants them (the CLI decides: TTY and no NO_COLOR). */
@@ -13,7 +14,8 @@ export interface LoadReportInfo {
   readonly loadJson?: string;
 }
 
-const paint = (style: LoadConsoleStyle, code: string, text: string): string =>
+/** Wraps text in an SGR colour code when the style allows colour. */
+export const paint = (style: LoadConsoleStyle, code: string, text: string): string =>
   style.color ? `\u001b[${code}m${text}\u001b[0m` : text;
 
 /** A latency in microseconds, in the unit that keeps it readable (ns below 1 us, then us, ms, s). */
@@ -27,11 +29,12 @@ export function formatLatency(us: number): string {
 }
 
 /** A per-second figure without spurious decimals. */
-const formatRate = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
+export const formatRate = (n: number): string =>
+  Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-';
 const formatCount = (n: number): string => n.toLocaleString('en-US');
 
 /** A percentage with enough decimals to show small losses (0.012 %). */
-const formatPercent = (p: number): string =>
+export const formatPercent = (p: number): string =>
   !Number.isFinite(p) ? '-' : p === 0 ? '0%' : `${p >= 1 ? p.toFixed(2) : p.toPrecision(2)}%`;
 
 /** A threshold's measured value in the threshold's own unit. */
@@ -51,7 +54,7 @@ export function formatThresholdValue(t: Threshold, actual: number): string {
 }
 
 /** Left-aligned first column, right-aligned figures, separated by two spaces; a rule under the header. */
-function table(
+export function table(
   style: LoadConsoleStyle,
   header: readonly string[],
   rows: readonly (readonly string[])[],
@@ -239,4 +242,39 @@ export function renderLoadResult(
 /** The one-line progress shown on a TTY's stderr, rewritten once per interval. */
 export function renderProgressLine(interval: IntervalStats): string {
   return `  ${(interval.atMs / 1000).toFixed(1).padStart(6)} s  ${formatRate(interval.echoRate).padStart(9)} echoes/s  sent ${formatCount(interval.sent)}  lost ${formatCount(interval.lost)}  p50 ${formatLatency(interval.p50Us)}  p99 ${formatLatency(interval.p99Us)}  max ${formatLatency(interval.maxUs)}`;
+}
+
+const formatActual = (kind: ThresholdKind, v: number): string =>
+  kind === 'latency'
+    ? formatLatency(v)
+    : kind === 'ratio'
+      ? formatPercent(v)
+      : kind === 'rate'
+        ? `${formatRate(v)}/s`
+        : formatCount(v);
+
+/** One line per load gate of `--suite`: mark, title, then the breached thresholds or the error. */
+export function renderGateLine(g: GateRecord, style: LoadConsoleStyle): string {
+  const mark = style.color
+    ? paint(style, g.passed ? '32' : '31', g.passed ? '✓' : '✗')
+    : g.passed
+      ? '[ok]  '
+      : g.error === undefined
+        ? '[FAIL]'
+        : '[ERROR]';
+  const r = g.result;
+  const figures = r
+    ? `  (${r.mode}: ${formatCount(r.counters.sent)} sent, ${formatRate(r.rates.echoes)}/s echoed, p99 ${r.response.count === 0 ? '-' : formatLatency(r.response.p99)})`
+    : '';
+  const why =
+    g.error !== undefined
+      ? `\n      ${g.error}`
+      : g.thresholds
+          .filter((t) => !t.ok)
+          .map(
+            (t) =>
+              `\n      breached ${t.threshold}, actual ${t.actual === null ? 'nothing to measure' : formatActual(t.kind, t.actual)}`,
+          )
+          .join('');
+  return `  ${mark} ${g.title}${figures}${why}\n`;
 }

@@ -21,6 +21,10 @@ export interface MochaRunOptions {
   readonly reportDir: string;
   /** Per-test timeout: a backstop above every case's own bounded waits. */
   readonly timeoutMs: number;
+  /** Title of the mochawesome report. @defaultValue `echolot check <run-id>` */
+  readonly reportTitle?: string;
+  /** Page title of the mochawesome report. @defaultValue 'echolot conformance' */
+  readonly pageTitle?: string;
 }
 
 /**
@@ -33,8 +37,8 @@ export async function runMocha(options: MochaRunOptions): Promise<number> {
     reporterOptions: {
       reportDir: options.reportDir,
       reportFilename: 'mochawesome',
-      reportTitle: `echolot check ${options.runId}`,
-      reportPageTitle: 'echolot conformance',
+      reportTitle: options.reportTitle ?? `echolot check ${options.runId}`,
+      reportPageTitle: options.pageTitle ?? 'echolot conformance',
       inline: true,
       html: true,
       json: true,
