@@ -2,7 +2,8 @@ import type { MatrixColumn, MatrixResult } from '../matrix/run-matrix.js';
 
 /** A cell as text: the verdict, or why there is none. */
 const cellText = (col: MatrixColumn, id: string): string =>
-  col.cells[id]?.verdict ?? (col.status === 'checked' ? 'excluded' : col.status === 'error' ? 'ERROR' : 'n/a');
+  col.cells[id]?.verdict ??
+  (col.status === 'checked' ? 'excluded' : col.status === 'error' ? 'ERROR' : 'n/a');
 
 /** The evidence a cell links to: the target's mochawesome report (each case is a test in it). */
 const evidenceLink = (col: MatrixColumn): string | undefined =>
