@@ -211,9 +211,11 @@ describe('load engine: runs against fixture servers (child processes, loopback)'
     } finally {
       await server.close();
     }
-    // About a third of the probes were due during the stall and went out up to 1 s late.
+    // About a third of the probes were due during the stall and went out up to 1 s late, in one burst
+    // after it (batched sends can overrun the fixture's receive buffer, so some may be lost: the tail
+    // percentiles, not p90, carry the stall).
     expect(r.response.p999).to.be.at.least(900_000);
-    expect(r.response.p90).to.be.at.least(300_000);
+    expect(r.response.p99).to.be.at.least(300_000);
     expect(r.service.p999).to.be.below(200_000);
     expect(r.sendLag.max).to.be.at.least(900_000);
     expect(r.generator.bottleneck).to.equal(true);

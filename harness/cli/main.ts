@@ -10,6 +10,7 @@ const HELP = `echolot ${ECHOLOT_VERSION}: conformance and load tests for UDP ech
 Usage:
   echolot check [HOST:PORT] [options]   run the conformance catalogue (no target: the embedded reference server)
   echolot load [HOST:PORT] [options]    load-test an echo server: latency, rates, loss (no target: the reference server)
+  echolot matrix --config FILE          check several echo servers side by side (an interop matrix)
   echolot serve [options]               run the reference echo server
   echolot --version                     print the version and the datagram I/O path
   echolot COMMAND --help                options of a command
@@ -27,6 +28,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return checkCommand(rest);
     case 'serve':
       return serveCommand(rest);
+    case 'matrix':
+      return (await import('./matrix-command.js')).matrixCommand(rest);
     case 'load':
       // Loaded on demand: `check` and `serve` need none of the load engine.
       return (await import('./load-command.js')).loadCommand(rest);
@@ -43,7 +46,7 @@ async function main(argv: readonly string[]): Promise<number> {
     default:
       throw new HarnessError(
         'ERR_ECHOLOT_USAGE',
-        `unknown command '${command}' (commands: check, load, serve; see 'echolot --help')`,
+        `unknown command '${command}' (commands: check, load, matrix, serve; see 'echolot --help')`,
       );
   }
 }
