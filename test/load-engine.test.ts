@@ -326,7 +326,10 @@ describe('load engine: --mode search (RFC 2544-style)', function () {
     // The ramp doubles: 500, 1000, 2000, 4000 (fails on loss). A trial with an unhealthy generator is
     // inconclusive and re-run at the same rate, so only the healthy ones make the ramp.
     const ramp = r.trials.filter((t) => t.phase === 'ramp' && t.healthy);
-    expect(ramp.slice(0, 4).map((t) => t.offered), why).to.deep.equal([500, 1000, 2000, 4000]);
+    expect(
+      ramp.slice(0, 4).map((t) => t.offered),
+      why,
+    ).to.deep.equal([500, 1000, 2000, 4000]);
     expect(ramp[3]?.passed).to.equal(false);
     expect(ramp[3]?.reasons.join(' ')).to.match(/^loss /);
     expect(r.spread?.trials).to.equal(2);
