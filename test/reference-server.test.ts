@@ -11,6 +11,32 @@ import {
 } from '../reference-server/index.js';
 import { startReferenceServerIn } from '../reference-server/server.js';
 import { startMetricsServer } from '../reference-server/metrics.js';
+import { staticCapabilities } from '../harness/runner/capabilities.js';
+import { createTestHost } from '../harness/testhost/netns.js';
+
+/**
+ * Runs in a test host: sends from the server's own port number, then from an ephemeral port, and prints how
+ * many replies each got. argv: own address, server address, server port.
+ */
+const PEER_SCRIPT = `
+const dgram = require('node:dgram');
+const [addr, server, port] = process.argv.slice(1);
+async function count(localPort) {
+  const s = dgram.createSocket('udp4');
+  await new Promise((r) => s.bind({ address: addr, port: localPort }, r));
+  let n = 0;
+  s.on('message', () => n++);
+  s.send(Buffer.from('peer'), Number(port), server);
+  await new Promise((r) => setTimeout(r, 700));
+  s.close();
+  return n;
+}
+(async () => {
+  const own = await count(Number(port));
+  const control = await count(0);
+  process.stdout.write('own-port replies ' + own + '; control replies ' + control + '\\n');
+})();
+`;
 
 /** How long to wait for a reply before calling it lost. */
 const REPLY_TIMEOUT_MS = 2000;
@@ -359,6 +385,37 @@ describe('reference server loop protection', () => {
     } finally {
       await closeSocket(twin);
       await server.close();
+    }
+  });
+
+  it('refuses its own port number from a peer in a network namespace, also with bind all (wildcard on native)', async function () {
+    this.timeout(15_000);
+    if (!staticCapabilities().netns) skipBecause(this, 'network namespaces need root and the ip command');
+    const host = await createTestHost();
+    try {
+      const server = await startReferenceServer({ port: 0, bind: ['all'] });
+      expect(server.io).to.equal(ioPath());
+      try {
+        // The peer, an echo server's port number on another host, then an ordinary port as the control.
+        const peer = host.spawn(process.execPath, [
+          '-e',
+          PEER_SCRIPT,
+          host.address,
+          host.hostAddress,
+          String(server.port),
+        ]);
+        let out = '';
+        peer.child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+        await new Promise((r) => peer.child.once('exit', r));
+        expect(out.trim()).to.equal('own-port replies 0; control replies 1');
+        const s = server.detailedStats().udp4;
+        expect(s.dropped).to.include({ 'own-port': 1, 'loop-port': 0 });
+        expect(s).to.include({ received: 2, echoed: 1 });
+      } finally {
+        await server.close();
+      }
+    } finally {
+      await host.remove();
     }
   });
 
