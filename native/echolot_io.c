@@ -41,7 +41,22 @@
 #define MAX_FILTER 64
 #define QUEUE_MAX_BYTES (64u << 20)
 
-enum { ST_RECEIVED, ST_ECHOED, ST_POLICY, ST_QUEUE_FULL, ST_ERRORS, ST_BYTES_IN, ST_BYTES_OUT, ST_QUEUED, ST_COUNT };
+/* ST_POLICY counts every policy drop; ST_LOOP_PORT, ST_OWN_PORT and ST_DESTINATION break down the ones decided
+ * here (the rest were dropped by the JavaScript policy, which counts its own reasons). */
+enum {
+  ST_RECEIVED,
+  ST_ECHOED,
+  ST_POLICY,
+  ST_QUEUE_FULL,
+  ST_ERRORS,
+  ST_BYTES_IN,
+  ST_BYTES_OUT,
+  ST_QUEUED,
+  ST_LOOP_PORT,
+  ST_OWN_PORT,
+  ST_DESTINATION,
+  ST_COUNT
+};
 enum { MODE_ECHO = 0, MODE_CLIENT = 1 };
 /* Per-datagram metadata visible to JavaScript: length, source port, family (4/6), interface index. */
 enum { M_LEN, M_PORT, M_FAMILY, M_IFINDEX, M_STRIDE };
@@ -93,6 +108,12 @@ typedef struct Sock {
   int family;
   int mode;
   int own_port;
+  /*
+   * Bound to one address rather than the wildcard: the kernel delivers only unicast datagrams for that address
+   * and replies leave from it, so no destination check or source control message is needed. It also keeps
+   * the datagrams an inherited socket queued before IP_PKTINFO was set (no valid pktinfo) answerable.
+   */
+  int specific;
   uv_poll_t poll;
   int poll_init;
   int events;
@@ -367,8 +388,11 @@ static void parse_meta(Shared *sh, int i) {
       memcpy(&pi, CMSG_DATA(c), sizeof pi);
       memcpy(dst, &pi.ipi_addr, 4);
       meta[M_IFINDEX] = pi.ipi_ifindex;
-      /* A datagram to a broadcast address carries a different preferred local address: never echoed. */
-      if (pi.ipi_spec_dst.s_addr != pi.ipi_addr.s_addr) meta[M_FAMILY] = -4;
+      /*
+       * A datagram to a broadcast address carries a different preferred local address: never echoed. Interface
+       * 0 means the datagram was queued before IP_PKTINFO was set (an inherited socket): only ipi_addr is real.
+       */
+      if (pi.ipi_ifindex != 0 && pi.ipi_spec_dst.s_addr != pi.ipi_addr.s_addr) meta[M_FAMILY] = -4;
     } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
       struct in6_pktinfo pi;
       memcpy(&pi, CMSG_DATA(c), sizeof pi);
@@ -384,7 +408,15 @@ static int unicast_dst(const int32_t *meta, const uint8_t *dst) {
     if (dst[0] == 255 && dst[1] == 255 && dst[2] == 255 && dst[3] == 255) return 0;
     return 1;
   }
-  if (meta[M_FAMILY] == 6) return dst[0] != 0xff;
+  if (meta[M_FAMILY] == 6) {
+    /* An IPv4 request on a dual-stack socket (an inherited one) carries a v4-mapped destination. */
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(dst, mapped, 12) == 0) {
+      const uint8_t *v4 = dst + 12;
+      return (v4[0] & 0xf0) != 0xe0 && !(v4[0] == 255 && v4[1] == 255 && v4[2] == 255 && v4[3] == 255);
+    }
+    return dst[0] != 0xff;
+  }
   return 0;
 }
 
@@ -410,9 +442,16 @@ static void echo_batch(Sock *s, int n) {
     st[ST_BYTES_IN] += sh->msgs[i].msg_len;
     int32_t *meta = sh->meta + i * M_STRIDE;
     int port = meta[M_PORT];
-    if (s->refused[port] || port == s->own_port || !unicast_dst(meta, sh->dst + i * 16) ||
-        !allowed_dst(s, meta, sh->dst + i * 16)) {
+    /* Same order as the node:dgram path: own port, then loop ports. */
+    if (port == s->own_port) {
       sh->verdict[i] = 1;
+      st[ST_OWN_PORT]++;
+    } else if (s->refused[port]) {
+      sh->verdict[i] = 1;
+      st[ST_LOOP_PORT]++;
+    } else if (!s->specific && (!unicast_dst(meta, sh->dst + i * 16) || !allowed_dst(s, meta, sh->dst + i * 16))) {
+      sh->verdict[i] = 1;
+      st[ST_DESTINATION]++;
     }
   }
   if (s->on_policy != NULL) {
@@ -441,7 +480,10 @@ static void echo_batch(Sock *s, int n) {
     int32_t *meta = sh->meta + i * M_STRIDE;
     const uint8_t *dst = sh->dst + i * 16;
     struct cmsghdr *c;
-    if (meta[M_FAMILY] == 4) {
+    if (s->specific) {
+      h->msg_control = NULL;
+      h->msg_controllen = 0;
+    } else if (meta[M_FAMILY] == 4) {
       h->msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
       memset(h->msg_control, 0, h->msg_controllen);
       c = CMSG_FIRSTHDR(h);
@@ -620,10 +662,48 @@ static void finalize_sock(napi_env env, void *data, void *hint) {
   if (!s->poll_init) free(s);
 }
 
-/* new Socket(family 4|6, mode 0 echo | 1 client, onEvent) */
+/*
+ * Takes over an inherited, already bound datagram descriptor (socket activation) of the given family:
+ * non-blocking, close-on-exec, destination reporting on. IPV6_V6ONLY stays as the service manager set it.
+ * Returns 0 or an errno.
+ */
+static int adopt_fd(int fd, int family) {
+  int type = 0;
+  socklen_t tlen = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0) return errno;
+  if (type != SOCK_DGRAM) return ENOTSUP;
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return errno;
+  if (ss.ss_family != (family == 4 ? AF_INET : AF_INET6)) return EAFNOSUPPORT;
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) return errno;
+  fl = fcntl(fd, F_GETFD);
+  if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) != 0) return errno;
+  return 0;
+}
+
+/* Whether fd is bound to one address rather than the wildcard. */
+static int bound_specific(int fd) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return 0;
+  if (ss.ss_family == AF_INET) return ((struct sockaddr_in *)&ss)->sin_addr.s_addr != htonl(INADDR_ANY);
+  return !IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+}
+
+static int local_port_of(int fd) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return -1;
+  return ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+                                 : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* new Socket(family 4|6, mode 0 echo | 1 client, onEvent[, fd]): with fd, adopts that bound descriptor. */
 static napi_value sock_new(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], self;
+  size_t argc = 4;
+  napi_value argv[4], self;
   CHECK(napi_get_cb_info(env, info, &argc, argv, &self, NULL));
   int32_t family = 0, mode = 0;
   CHECK(napi_get_value_int32(env, argv[0], &family));
@@ -631,14 +711,24 @@ static napi_value sock_new(napi_env env, napi_callback_info info) {
   if (family != 4 && family != 6) return throw_msg(env, "family must be 4 or 6");
   Shared *sh;
   CHECK(napi_get_instance_data(env, (void **)&sh));
-  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return throw_errno(env, errno, "socket");
+  int fd = -1;
+  napi_valuetype fdt = napi_undefined;
+  if (argc >= 4) napi_typeof(env, argv[3], &fdt);
+  if (fdt == napi_number) {
+    CHECK(napi_get_value_int32(env, argv[3], &fd));
+    if (fd < 0) return throw_msg(env, "fd must be a descriptor number");
+    int err = adopt_fd(fd, family);
+    if (err != 0) return throw_errno(env, err, "adopt");
+  } else {
+    fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return throw_errno(env, errno, "socket");
+  }
   int one = 1;
   if (family == 4) {
     setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
   } else {
-    /* IPv6-only: an IPv4 client always talks to the IPv4 socket. */
-    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    /* IPv6-only: an IPv4 client always talks to the IPv4 socket (an adopted one keeps its setting). */
+    if (fdt != napi_number) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
   }
   Sock *s = calloc(1, sizeof *s);
@@ -651,7 +741,8 @@ static napi_value sock_new(napi_env env, napi_callback_info info) {
   s->fd = fd;
   s->family = family;
   s->mode = mode;
-  s->own_port = -1;
+  s->own_port = fdt == napi_number ? local_port_of(fd) : -1;
+  s->specific = fdt == napi_number ? bound_specific(fd) : 0;
   s->poll.data = s;
   napi_valuetype t;
   napi_typeof(env, argv[2], &t);
@@ -667,13 +758,7 @@ static napi_value sock_new(napi_env env, napi_callback_info info) {
   return self;
 }
 
-static int local_port(Sock *s) {
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  if (getsockname(s->fd, (struct sockaddr *)&ss, &len) != 0) return -1;
-  return ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
-                                 : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-}
+static int local_port(Sock *s) { return local_port_of(s->fd); }
 
 /* bind(address, port) -> bound port; throws an Error with .code = errno name */
 static napi_value sock_bind(napi_env env, napi_callback_info info) {
@@ -692,6 +777,7 @@ static napi_value sock_bind(napi_env env, napi_callback_info info) {
   if (pr != 0) return throw_errno(env, EINVAL, "bind");
   if (bind(s->fd, (struct sockaddr *)&ss, len) != 0) return throw_errno(env, errno, "bind");
   s->own_port = local_port(s);
+  s->specific = bound_specific(s->fd);
   napi_value out;
   napi_create_int32(env, s->own_port, &out);
   return out;
@@ -781,7 +867,7 @@ static int alloc_queue(Sock *s, uint32_t cap) {
   return 0;
 }
 
-/* startEcho(refused: Uint8Array(65536), stats: Float64Array(8), queueMax) */
+/* startEcho(refused: Uint8Array(65536), stats: Float64Array(11), queueMax) */
 static napi_value sock_start_echo(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -796,7 +882,7 @@ static napi_value sock_start_echo(napi_env env, napi_callback_info info) {
   s->refused = data;
   napi_create_reference(env, argv[0], 1, &s->refused_ref);
   CHECK(napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL));
-  if (type != napi_float64_array || length < ST_COUNT) return throw_msg(env, "stats must be Float64Array(8)");
+  if (type != napi_float64_array || length < ST_COUNT) return throw_msg(env, "stats must be Float64Array(11)");
   s->stats = data;
   napi_create_reference(env, argv[1], 1, &s->stats_ref);
   int32_t qmax;

@@ -5,7 +5,7 @@ import type { DropReason, SocketFamily } from './server-stats.js';
 export const ACCEPT = 'accept';
 
 /** What the policy says about one datagram. */
-export type Verdict = typeof ACCEPT | Exclude<DropReason, 'own-port' | 'queue-full'>;
+export type Verdict = typeof ACCEPT | Exclude<DropReason, 'own-port' | 'destination' | 'queue-full'>;
 
 /** Access control and abuse limits of the reference server, all optional. */
 export interface PolicyOptions {

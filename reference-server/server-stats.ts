@@ -18,12 +18,20 @@ export interface ServerStats {
 
 /** Why a datagram was not answered. */
 export type DropReason =
-  'loop-port' | 'own-port' | 'denied' | 'not-allowed' | 'rate-source' | 'rate-global' | 'queue-full';
+  | 'loop-port'
+  | 'own-port'
+  | 'destination'
+  | 'denied'
+  | 'not-allowed'
+  | 'rate-source'
+  | 'rate-global'
+  | 'queue-full';
 
 /** Every drop reason, in the order reports list them. */
 export const DROP_REASONS: readonly DropReason[] = Object.freeze([
   'loop-port',
   'own-port',
+  'destination',
   'denied',
   'not-allowed',
   'rate-source',

@@ -4,9 +4,9 @@ import { nativeIo, type IoPath } from '../harness/net/native-io.js';
 import { formatEndpoint } from './bind-error.js';
 import { bindEchoSocket, refusedTable, type EchoCore, type EchoSocket } from './echo-socket.js';
 import { localAddresses, type InterfaceLister } from './local-addresses.js';
-import { startNativeServer } from './native-socket.js';
+import { startNativeServer, type PolicyBatch } from './native-socket.js';
 import { BIND_ALL, resolveServeOptions, type ResolvedServeOptions, type ServeOptions } from './options.js';
-import { createPolicy } from './policy.js';
+import { ACCEPT, createPolicy, type Policy } from './policy.js';
 import {
   copyDetailedStats,
   emptyDetailedStats,
@@ -20,7 +20,7 @@ import { inheritedSockets } from './systemd.js';
 export interface ReferenceServer {
   /** The UDP port every address is served on. */
   readonly port: number;
-  /** The datagram I/O path: 'native' (one wildcard socket per family, echo in C) or 'dgram' (one socket per address). */
+  /** The datagram I/O path: 'native' (echo in C, batched) or 'dgram' (node:dgram, one call per datagram). */
   readonly io: IoPath;
   /** addresses currently bound, e.g. ['127.0.0.1', '::1'] */
   addresses(): string[];
@@ -58,9 +58,10 @@ interface Candidate {
 }
 
 /**
- * Starts the reference echo server on one port with loop protection on: with the native I/O module one
- * wildcard socket per family answering from each request's destination address, else (ECHOLOT_IO=dgram,
- * or the module not built) one node:dgram socket per address.
+ * Starts the reference echo server on one port with loop protection on: with the native I/O module (echo
+ * in C, replies from each request's destination address) one wildcard socket per family for 'all', one
+ * socket per explicit address, or the inherited descriptors; else (ECHOLOT_IO=dgram, or the module not
+ * built) one node:dgram socket per address or inherited descriptor.
  */
 export function startReferenceServer(options?: ServeOptions): Promise<ReferenceServer> {
   return startReferenceServerIn(options, { networkInterfaces });
@@ -73,24 +74,29 @@ export async function startReferenceServerIn(
 ): Promise<ReferenceServer> {
   const resolved = resolveServeOptions(options);
   const native = nativeIo();
-  // The native backend applies loop protection in C; access control, rate limits and inherited
-  // descriptors are served by the node:dgram backend. So is a list of addresses without 'all': a
-  // wildcard socket would silently ignore requests to the other local addresses, where sockets bound
-  // to the listed addresses leave the kernel to answer them with ICMP port unreachable.
-  const needsJsPolicy =
-    !resolved.bind.includes(BIND_ALL) ||
-    resolved.allow.length > 0 ||
-    resolved.deny.length > 0 ||
-    resolved.rateLimit > 0 ||
-    resolved.globalRateLimit > 0 ||
-    resolved.listenFds.length > 0;
-  if (native !== undefined && !needsJsPolicy) {
-    const server = await startNativeServer(native, resolved, env.networkInterfaces);
+  if (native !== undefined) {
+    // Loop and own ports are refused in C; JavaScript is called (once per batch) only for a policy beyond them.
+    const policy = policyOf(resolved, refusedTable(resolved.loopPorts));
+    const configured =
+      resolved.allow.length > 0 ||
+      resolved.deny.length > 0 ||
+      resolved.rateLimit > 0 ||
+      resolved.globalRateLimit > 0;
+    const server = await startNativeServer(
+      native,
+      resolved,
+      env.networkInterfaces,
+      configured ? { policy: (batch) => applyPolicy(policy, batch) } : {},
+    );
     return {
       io: 'native',
       ...server,
       detailedStats: () => server.detailedStats(),
-      gauges: () => ({ ...server.gauges(), trackedSources: 0, evictedSources: 0 }),
+      gauges: () => ({
+        ...server.gauges(),
+        trackedSources: policy.trackedSources(),
+        evictedSources: policy.evictedSources(),
+      }),
     };
   }
   const log = resolved.log;
@@ -102,15 +108,7 @@ export async function startReferenceServerIn(
     refused,
     log,
     detailed: emptyDetailedStats(),
-    policy: createPolicy({
-      refused,
-      allow: resolved.allow,
-      deny: resolved.deny,
-      ratePerSource: resolved.rateLimit,
-      burstPerSource: resolved.rateBurst,
-      rateGlobal: resolved.globalRateLimit,
-      maxSources: resolved.maxSources,
-    }),
+    policy: policyOf(resolved, refused),
   };
   // Socket activation: the service manager owns the addresses, so there is nothing to bind or re-scan.
   const activated = resolved.listenFds.length > 0;
@@ -198,6 +196,29 @@ export async function startReferenceServerIn(
       return closing;
     },
   };
+}
+
+function policyOf(resolved: ResolvedServeOptions, refused: Uint8Array): Policy {
+  return createPolicy({
+    refused,
+    allow: resolved.allow,
+    deny: resolved.deny,
+    ratePerSource: resolved.rateLimit,
+    burstPerSource: resolved.rateBurst,
+    rateGlobal: resolved.globalRateLimit,
+    maxSources: resolved.maxSources,
+  });
+}
+
+/** Asks the policy about every datagram of a native batch that C has not already dropped. */
+function applyPolicy(policy: Policy, batch: PolicyBatch): void {
+  // One clock reading per batch: the batch arrived in one wake-up.
+  const now = performance.now();
+  for (let i = 0; i < batch.count; i++) {
+    if (batch.dropped(i)) continue;
+    const verdict = policy.decide(batch.source(i), batch.port(i), batch.family, now);
+    if (verdict !== ACCEPT) batch.drop(i, verdict);
+  }
 }
 
 /** Explicit addresses first (their order decides which binds the ephemeral port), then every interface address. */

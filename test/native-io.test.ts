@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { EchoClient } from '../harness/net/echo-client.js';
@@ -79,7 +80,7 @@ describe('native I/O: reference server on wildcard sockets', function () {
     const client = await EchoClient.open({ family: 'IPv4' });
     try {
       // A wildcard socket would swallow the request in silence; per-address sockets let ICMP tell the client.
-      expect(server.io).to.equal('dgram');
+      expect(server.io).to.equal('native');
       await client.send(Buffer.from('x'), { address: '127.0.0.9', port: server.port });
       expect((await client.receive(300)).kind).to.not.equal('datagram');
       expect(server.stats()).to.include({ received: 0, echoed: 0 });
@@ -89,6 +90,143 @@ describe('native I/O: reference server on wildcard sockets', function () {
     }
   });
 });
+
+describe('native I/O: reference server policy and socket activation', function () {
+  this.timeout(15_000);
+
+  it('drops denied and rate-limited sources on wildcard sockets, by reason, and answers the rest', async function () {
+    requireNative(this);
+    if (process.platform !== 'linux') skipBecause(this, '127/8 aliases are local only on Linux');
+    const server = await startReferenceServer({
+      port: 0,
+      bind: ['all'],
+      deny: ['127.0.0.14'],
+      rateLimit: 1,
+      rateBurst: 3,
+    });
+    const denied = await udp4('127.0.0.14');
+    const limited = await udp4('127.0.0.15');
+    try {
+      expect(server.io).to.equal('native');
+      expect(server.gauges().sockets).to.be.at.most(2);
+      expect(await replies(denied, server.port, 2)).to.equal(0);
+      // Ten at once from one source: the bucket of three answers three, the rest are throttled.
+      expect(await replies(limited, server.port, 10)).to.equal(3);
+      const d = server.detailedStats().udp4;
+      expect(d.dropped).to.include({ denied: 2, 'rate-source': 7, 'loop-port': 0, 'own-port': 0 });
+      expect(d).to.include({ received: 12, echoed: 3 });
+      expect(server.stats()).to.include({ received: 12, echoed: 3, droppedByPolicy: 9 });
+      expect(server.gauges().trackedSources).to.equal(2);
+    } finally {
+      denied.close();
+      limited.close();
+      await server.close();
+    }
+  });
+
+  it('adopts inherited wildcard descriptors (socket activation) and replies from each destination', async function () {
+    requireNative(this);
+    if (spawnSync('systemd-socket-activate', ['--version']).status !== 0) {
+      skipBecause(this, "systemd-socket-activate is missing (Debian's systemd package)");
+    }
+    if (process.platform !== 'linux') skipBecause(this, '127/8 aliases are local only on Linux');
+    const port4 = await freePort('udp4', '0.0.0.0');
+    const port6 = await freePort('udp6', '::');
+    if (port6 === undefined || port4 === undefined) skipBecause(this, 'IPv6 is not available here');
+    // `-l PORT` binds [::]:PORT with IPv6-only off (systemd's default): one descriptor for both families.
+    const child = spawn(
+      'systemd-socket-activate',
+      ['--datagram', '-l', `0.0.0.0:${port4}`, '-l', String(port6), process.execPath, MAIN, 'serve'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const client = await udp4('127.0.0.1');
+    try {
+      const deadline = Date.now() + 5000;
+      while (!/Listening on \[::\]/.test(stderr) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // The first datagram starts the server and waits on the socket from before IP_PKTINFO was set on it.
+      const sends: [string, number][] = [
+        ['127.0.0.16', port4],
+        ['127.0.0.17', port4],
+        ['127.0.0.18', port6],
+        ['127.0.0.1', port6],
+      ];
+      for (const [to, port] of sends) {
+        const reply = await echo(client, to, port, 5000);
+        expect(reply, `reply via ${to}:${port}`).to.deep.equal({ address: to, data: to });
+      }
+    } finally {
+      client.close();
+      child.kill('SIGTERM');
+      await new Promise((r) => {
+        if (child.exitCode !== null) r(undefined);
+        else child.once('exit', r);
+      });
+    }
+    expect(stdout).to.match(/received 4, echoed 4, dropped by policy 0/);
+  });
+});
+
+async function freePort(type: 'udp4' | 'udp6', address: string): Promise<number | undefined> {
+  const probe = createSocket(type === 'udp6' ? { type, ipv6Only: true } : { type });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.bind({ address, port: 0 }, () => resolve());
+    });
+    return probe.address().port;
+  } catch {
+    return undefined;
+  } finally {
+    probe.close();
+  }
+}
+
+function udp4(address: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket({ type: 'udp4' });
+    s.once('error', reject);
+    s.bind({ address, port: 0 }, () => resolve(s));
+  });
+}
+
+/** Sends `count` datagrams to 127.0.0.1:port at once and counts the replies within 400 ms. */
+async function replies(socket: Socket, port: number, count: number): Promise<number> {
+  let n = 0;
+  const onMessage = (): void => void n++;
+  socket.on('message', onMessage);
+  for (let i = 0; i < count; i++) socket.send(Buffer.from(`d${i}`), port, '127.0.0.1');
+  await new Promise((r) => setTimeout(r, 400));
+  socket.off('message', onMessage);
+  return n;
+}
+
+/** One request to `to`:port; the first reply's source address and text, or undefined after timeoutMs. */
+function echo(
+  socket: Socket,
+  to: string,
+  port: number,
+  timeoutMs: number,
+): Promise<{ address: string; data: string } | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      socket.off('message', onMessage);
+      resolve(undefined);
+    }, timeoutMs);
+    function onMessage(data: Buffer, from: RemoteInfo): void {
+      clearTimeout(timer);
+      socket.off('message', onMessage);
+      resolve({ address: from.address, data: data.toString() });
+    }
+    socket.on('message', onMessage);
+    socket.send(Buffer.from(to), port, to);
+  });
+}
 
 describe('native I/O: client sockets', function () {
   this.timeout(10_000);

@@ -11,6 +11,32 @@ import {
 } from '../reference-server/index.js';
 import { startReferenceServerIn } from '../reference-server/server.js';
 import { startMetricsServer } from '../reference-server/metrics.js';
+import { staticCapabilities } from '../harness/runner/capabilities.js';
+import { createTestHost } from '../harness/testhost/netns.js';
+
+/**
+ * Runs in a test host: sends from the server's own port number, then from an ephemeral port, and prints how
+ * many replies each got. argv: own address, server address, server port.
+ */
+const PEER_SCRIPT = `
+const dgram = require('node:dgram');
+const [addr, server, port] = process.argv.slice(1);
+async function count(localPort) {
+  const s = dgram.createSocket('udp4');
+  await new Promise((r) => s.bind({ address: addr, port: localPort }, r));
+  let n = 0;
+  s.on('message', () => n++);
+  s.send(Buffer.from('peer'), Number(port), server);
+  await new Promise((r) => setTimeout(r, 700));
+  s.close();
+  return n;
+}
+(async () => {
+  const own = await count(Number(port));
+  const control = await count(0);
+  process.stdout.write('own-port replies ' + own + '; control replies ' + control + '\\n');
+})();
+`;
 
 /** How long to wait for a reply before calling it lost. */
 const REPLY_TIMEOUT_MS = 2000;
@@ -339,14 +365,10 @@ describe('reference server loop protection', () => {
     }
   });
 
-  it('refuses datagrams from its own port number (another echo server on the same port)', async function () {
-    if (ioPath() === 'native') {
-      skipBecause(
-        this,
-        'the native server holds its port on every local address (wildcard socket), so no socket on this host can send from it (a peer on another host or namespace can)',
-      );
-    }
+  it('refuses datagrams from its own port number (another echo server on the same port)', async () => {
+    // Explicit addresses get one socket each on both paths, so another address may hold the same port.
     const server = await startReferenceServer({ port: 0, bind: ['127.0.0.1'] });
+    expect(server.io).to.equal(ioPath());
     // Another address of lo may use the same port number: that is the peer echo server of a loop.
     const twin = await bindSocket('udp4', '127.0.0.5', server.port);
     try {
@@ -359,9 +381,41 @@ describe('reference server loop protection', () => {
       );
       expect(replies).to.have.length(0);
       expect(server.stats()).to.include({ received: 1, echoed: 0, droppedByPolicy: 1 });
+      expect(server.detailedStats().udp4.dropped).to.include({ 'own-port': 1, 'loop-port': 0 });
     } finally {
       await closeSocket(twin);
       await server.close();
+    }
+  });
+
+  it('refuses its own port number from a peer in a network namespace, also with bind all (wildcard on native)', async function () {
+    this.timeout(15_000);
+    if (!staticCapabilities().netns) skipBecause(this, 'network namespaces need root and the ip command');
+    const host = await createTestHost();
+    try {
+      const server = await startReferenceServer({ port: 0, bind: ['all'] });
+      expect(server.io).to.equal(ioPath());
+      try {
+        // The peer, an echo server's port number on another host, then an ordinary port as the control.
+        const peer = host.spawn(process.execPath, [
+          '-e',
+          PEER_SCRIPT,
+          host.address,
+          host.hostAddress,
+          String(server.port),
+        ]);
+        let out = '';
+        peer.child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+        await new Promise((r) => peer.child.once('exit', r));
+        expect(out.trim()).to.equal('own-port replies 0; control replies 1');
+        const s = server.detailedStats().udp4;
+        expect(s.dropped).to.include({ 'own-port': 1, 'loop-port': 0 });
+        expect(s).to.include({ received: 2, echoed: 1 });
+      } finally {
+        await server.close();
+      }
+    } finally {
+      await host.remove();
     }
   });
 
@@ -386,6 +440,7 @@ describe('reference server loop protection', () => {
         1,
       );
       expect(server.stats()).to.include({ received: 2, echoed: 1, droppedByPolicy: 1 });
+      expect(server.detailedStats().udp4.dropped).to.include({ 'own-port': 0, 'loop-port': 1 });
     } finally {
       await closeSocket(refusedClient);
       await closeSocket(otherClient);
@@ -574,6 +629,8 @@ describe('reference server access control and rate limits', () => {
       skipBecause(this, '127.0.0.10/11 are not local addresses here');
     }
     const server = await startReferenceServer({ port: 0, bind: ['127.0.0.1'], rateLimit: 50, rateBurst: 20 });
+    // Every feature runs on the path in use (native unless ECHOLOT_IO=dgram or the module is missing).
+    expect(server.io).to.equal(ioPath());
     const flooder = await bindSocket('udp4', '127.0.0.10');
     const other = await bindSocket('udp4', '127.0.0.11');
     let flooderReplies = 0;
@@ -602,6 +659,8 @@ describe('reference server access control and rate limits', () => {
       expect(flooderReplies).to.be.at.most(20 + Math.ceil(50 * elapsedS) + 5);
       expect(flooderReplies).to.be.at.least(20);
       expect(detail.dropped['rate-source']).to.equal(1000 - flooderReplies);
+      expect(detail.dropped['rate-global']).to.equal(0);
+      expect(detail.echoed).to.equal(flooderReplies + 10);
       expect(server.stats().droppedByPolicy).to.equal(1000 - flooderReplies);
       expect(server.gauges().trackedSources).to.equal(2);
     } finally {
@@ -624,6 +683,7 @@ describe('reference server access control and rate limits', () => {
       ? await bindSocket('udp4', '127.0.1.12')
       : undefined;
     const allowed = await bindSocket('udp4', '127.0.0.1');
+    expect(server.io).to.equal(ioPath());
     try {
       expect(await exchange(denied, pattern(8), server.port, '127.0.0.1', SILENCE_MS)).to.have.length(0);
       if (outside) {
@@ -643,10 +703,18 @@ describe('reference server access control and rate limits', () => {
 });
 
 describe('reference server metrics endpoint', () => {
-  it('serves Prometheus counters that move with the traffic, per family and drop reason', async () => {
-    const server = await startReferenceServer({ port: 0, bind: ['127.0.0.1'], loopPorts: [] });
+  it('serves Prometheus counters that move with the traffic, per family and drop reason', async function () {
+    if (!(await canBind('udp4', '127.0.0.13'))) skipBecause(this, '127.0.0.13 is not a local address here');
+    const server = await startReferenceServer({
+      port: 0,
+      bind: ['127.0.0.1'],
+      loopPorts: [],
+      deny: ['127.0.0.13'],
+    });
+    expect(server.io).to.equal(ioPath());
     const metrics = await startMetricsServer('127.0.0.1', 0, server);
     const client = await bindSocket('udp4', '127.0.0.1');
+    const denied = await bindSocket('udp4', '127.0.0.13');
     const scrape = async (): Promise<string> => {
       const res = await fetch(metrics.url, { signal: AbortSignal.timeout(REPLY_TIMEOUT_MS) });
       expect(res.status).to.equal(200);
@@ -672,12 +740,22 @@ describe('reference server metrics endpoint', () => {
       expect(value(after, 'echolot_datagrams_received_total{family="ipv6"}')).to.equal(0);
       expect(value(after, 'echolot_datagrams_dropped_total{family="ipv4",reason="rate-source"}')).to.equal(0);
       expect(value(after, 'echolot_sockets')).to.equal(1);
+      expect(value(after, 'echolot_rate_limit_sources')).to.equal(1);
+      for (let i = 0; i < 2; i++) {
+        expect(await exchange(denied, pattern(10), server.port, '127.0.0.1', SILENCE_MS)).to.have.length(0);
+      }
+      const dropped = await scrape();
+      expect(value(dropped, 'echolot_datagrams_received_total{family="ipv4"}')).to.equal(5);
+      expect(value(dropped, 'echolot_datagrams_dropped_total{family="ipv4",reason="denied"}')).to.equal(2);
+      expect(value(dropped, 'echolot_datagrams_dropped_total{family="ipv4",reason="loop-port"}')).to.equal(0);
+      expect(value(dropped, 'echolot_rate_limit_sources')).to.equal(2);
       expect(after).to.match(/^process_resident_memory_bytes \d+/m);
       expect(after).to.match(/^process_open_fds \d+/m);
       const missing = await fetch(metrics.url.replace('/metrics', '/nope'));
       expect(missing.status).to.equal(404);
     } finally {
       await closeSocket(client);
+      await closeSocket(denied);
       await metrics.close();
       await server.close();
     }

@@ -325,8 +325,11 @@ describe('echolot serve as a daemon', function () {
       () => undefined,
     );
     const listen = ['-l', `127.0.77.8:${port4}`, ...(ipv6 !== undefined ? ['-l', `[::1]:${ipv6}`] : [])];
+    // systemd-socket-activate passes only the variables it is told to: keep the I/O path of this run.
+    const io = process.env['ECHOLOT_IO'] !== undefined ? [`--setenv=ECHOLOT_IO`] : [];
     const r = run('systemd-socket-activate', [
       '--datagram',
+      ...io,
       ...listen,
       '--fdname=echo',
       process.execPath,

@@ -48,8 +48,11 @@ const OPTIONS: OptionTable = {
 const HELP = `Usage: echolot serve [options]
 
 Runs the reference UDP echo server (RFC 862): every datagram comes back unchanged, exactly once,
-from the address and port it was sent to. One socket per local address (no wildcard socket), so
-replies leave from the address the request was sent to, also on hosts with several addresses.
+from the address and port it was sent to, also on hosts with several addresses. With the native
+I/O module (built by npm ci; ECHOLOT_IO=dgram turns it off) the echo runs in C in batches: one
+wildcard socket per family for --bind all, replying from each request's destination address, and
+one socket per explicit address; without it, one node:dgram socket per address. Every option
+below works on both paths.
 
 Options:
   --port N            UDP port, 0..65535; 0 = one ephemeral port shared by every address
@@ -81,8 +84,8 @@ Options:
 
 Output: one 'listening' line on stdout at start; address changes and warnings on stderr;
 on SIGINT/SIGTERM the sockets are closed and one summary line is printed on stdout.
-Every datagram not answered is counted by reason (loop-port, own-port, denied, not-allowed,
-rate-source, rate-global, queue-full).
+Every datagram not answered is counted by reason (loop-port, own-port, destination, denied,
+not-allowed, rate-source, rate-global, queue-full).
 
 systemd socket activation: when started with LISTEN_PID/LISTEN_FDS, the inherited UDP sockets
 are served as they are (--port and --bind do not apply, no interface re-scan).

@@ -59,7 +59,8 @@ export interface NativeShared {
 
 /** The module's exports. */
 export interface NativeModule {
-  readonly Socket: new (family: 4 | 6, mode: 0 | 1, onEvent: NativeEventHandler) => NativeSocket;
+  /** A new socket; with `fd`, adopts that inherited, already bound descriptor (socket activation) instead. */
+  readonly Socket: new (family: 4 | 6, mode: 0 | 1, onEvent: NativeEventHandler, fd?: number) => NativeSocket;
   /** Binds a throwaway socket to address:0: undefined when the address is local, else the errno name. */
   probeBind(family: 4 | 6, address: string): string | undefined;
   /** uv_hrtime() in ns, the clock of shared().ts. */
@@ -77,7 +78,12 @@ export const NATIVE_STAT = Object.freeze({
   bytesIn: 5,
   bytesOut: 6,
   queued: 7,
-  length: 8,
+  /** Breakdown of droppedByPolicy decided in C; the rest were dropped by the JavaScript policy. */
+  droppedLoopPort: 8,
+  droppedOwnPort: 9,
+  /** Broadcast, multicast or unserved destination (wildcard sockets only). */
+  droppedDestination: 10,
+  length: 11,
 });
 
 /** The environment variable that selects the I/O path: 'dgram' forces the fallback, 'native' requires the module. */
