@@ -4,9 +4,9 @@
  */
 import { EchoClient } from '../net/echo-client.js';
 import { NativeClient } from '../net/native-client.js';
-import { ioPath, type IoPath } from '../net/native-io.js';
+import { ioPath, PROBE_ROW_STRIDE, PROBE_STATUS, type IoPath } from '../net/native-io.js';
 import type { Family } from '../protocol/constants.js';
-import { encodeProbe } from '../protocol/probe-codec.js';
+import { decodeProbe, encodeProbe, type ProbeDecode } from '../protocol/probe-codec.js';
 import { clockNs } from './clock.js';
 import { FlowCounters } from './counters.js';
 
@@ -23,8 +23,41 @@ const ICMP_ERRNOS = new Set([
 /** Bytes of send buffers kept per flow and size (the ring length follows from it). */
 const RING_BYTES = 1 << 21;
 
-/** What a flow does with each decoded reply: set by the engine. */
-export type ReplySink = (flow: Flow, data: Buffer, atNs: number) => void;
+/**
+ * What a flow does with each reply, decoded (in C on the native path, by decodeProbe on node:dgram) to
+ * plain numbers so that the hot path allocates nothing: `status` is a PROBE_STATUS value; `probeFlow`,
+ * `seq`, `intendedNs` and `actualNs` are the header's fields (meaningful for `probe` and the `*Header`
+ * statuses); `atNs` is the receive time on clockNs()'s clock. Set by the engine.
+ */
+export type ReplySink = (
+  flow: Flow,
+  status: number,
+  probeFlow: number,
+  seq: number,
+  intendedNs: number,
+  actualNs: number,
+  atNs: number,
+) => void;
+
+/** Passes one decodeProbe() verdict to the sink as numbers (the node:dgram path). */
+function sinkDecoded(sink: ReplySink, flow: Flow, d: ProbeDecode, atNs: number): void {
+  if (d.kind === 'foreign') {
+    sink(flow, PROBE_STATUS.foreign, 0, 0, 0, 0, atNs);
+    return;
+  }
+  const p = d.kind === 'probe' ? d : d.probe;
+  const status =
+    d.kind === 'probe'
+      ? PROBE_STATUS.probe
+      : d.kind === 'truncated'
+        ? p === undefined
+          ? PROBE_STATUS.truncated
+          : PROBE_STATUS.truncatedHeader
+        : p === undefined
+          ? PROBE_STATUS.corrupted
+          : PROBE_STATUS.corruptedHeader;
+  sink(flow, status, p?.flow ?? 0, p?.seq ?? 0, p?.intendedNs ?? 0, p?.actualNs ?? 0, atNs);
+}
 
 /** How to open the flows. */
 export interface FlowSetup {
@@ -80,9 +113,27 @@ export class Flow {
         connect: { address: setup.address, port: setup.port },
         maxSend: Math.max(...setup.sizes),
         ...(setup.rcvbufBytes === undefined ? {} : { recvBufferBytes: setup.rcvbufBytes }),
+        probes: {
+          runId: setup.runId,
+          flow: id,
+          // One call per received batch; the rows were checked in C. Receive times move to clockNs()'s clock.
+          onRows: (rows, count, offsetNs) => {
+            const f = flow as Flow;
+            for (let i = 0, o = 0; i < count; i++, o += PROBE_ROW_STRIDE) {
+              sink(
+                f,
+                rows[o] as number,
+                rows[o + 1] as number,
+                rows[o + 2] as number,
+                rows[o + 3] as number,
+                rows[o + 4] as number,
+                (rows[o + 5] as number) + offsetNs,
+              );
+            }
+          },
+        },
       },
-      // atNs is on performance.now()'s clock, as clockNs() is.
-      (data, atNs) => sink(flow as Flow, data, atNs),
+      () => undefined,
     );
     if (native !== undefined) {
       flow = new Flow(id, native, native.local().port, setup);
@@ -96,8 +147,9 @@ export class Flow {
       ...(setup.rcvbufBytes === undefined ? {} : { recvBufferBytes: setup.rcvbufBytes }),
     });
     const dgramFlow = new Flow(id, client, client.local().port, setup);
+    const runId = setup.runId;
     client.listen(
-      (data) => sink(dgramFlow, data, clockNs()),
+      (data) => sinkDecoded(sink, dgramFlow, decodeProbe(data, runId), clockNs()),
       (errno) => dgramFlow.noteFault(errno),
     );
     return dgramFlow;
@@ -112,17 +164,9 @@ export class Flow {
     const size = this.setup.sizes[sizeIndex] as number;
     const client = this.client;
     if (client instanceof NativeClient) {
-      const slot = client.slot();
+      // C encodes the probe when the batch is flushed (at the end of this job), from these numbers.
       const actualNs = clockNs();
-      encodeProbe(slot, {
-        runId: this.setup.runId,
-        flow: this.id,
-        seq,
-        intendedNs: intendedNs ?? actualNs,
-        actualNs,
-        length: size,
-      });
-      client.commit(size);
+      client.sendProbe(seq, intendedNs ?? actualNs, actualNs, size);
       return actualNs;
     }
     const ring = this.rings[sizeIndex] as Buffer[];
@@ -192,6 +236,6 @@ export function flowIo(): IoPath {
 /** LoadResult.ioPath: the I/O path in words. */
 export function flowIoPath(): string {
   return flowIo() === 'native'
-    ? 'native: recvmmsg/sendmmsg batches, one JavaScript call per received batch, main thread'
+    ? 'native: recvmmsg/sendmmsg batches, probes encoded and checked in C, one JavaScript call per received batch, main thread'
     : 'node:dgram, one send and one message event per datagram, main thread';
 }
