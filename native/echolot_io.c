@@ -624,6 +624,8 @@ static void probe_decode(Sock *s, const uint8_t *b, size_t n, double *row, doubl
   row[0] = PS_PROBE;
 }
 
+static int client_send(Sock *s, uint32_t n);
+
 static void read_ready(Sock *s) {
   Shared *sh = s->sh;
   int total = 0;
@@ -672,9 +674,23 @@ static void read_ready(Sock *s) {
           sh->ts[i] = t;
         }
       }
-      napi_value argv[1];
+      napi_value argv[1], result = NULL;
       napi_create_int32(s->env, n, &argv[0]);
-      call_js(s, s->on_event, 1, argv, NULL);
+      call_js(s, s->on_event, 1, argv, &result);
+      /*
+       * Probe mode: the callback returns how many send slots it filled (the replies' successors); they leave
+       * here at once, with no extra call back into C and no wait for another turn of the loop.
+       */
+      uint32_t k = 0;
+      if (s->probe_on && !s->closed && result != NULL && napi_get_value_uint32(s->env, result, &k) == napi_ok &&
+          k > 0 && k <= s->sslots) {
+        int err = client_send(s, k);
+        if (err != 0) {
+          napi_value e[1];
+          napi_create_string_utf8(s->env, err < 0 ? "EINVAL" : uv_err_name(-err), NAPI_AUTO_LENGTH, &e[0]);
+          call_js(s, s->on_event, 1, e, NULL);
+        }
+      }
     }
     /* A client drains until EAGAIN, as gen-mmsg does: replies that came in meanwhile make the next burst larger. */
     /* A client drains until EAGAIN, as gen-mmsg does: replies that came in meanwhile make the next burst larger. */
@@ -1058,17 +1074,11 @@ static napi_value sock_start_client(napi_env env, napi_callback_info info) {
 }
 
 /* send(count): sends send-arena slots 0..count-1 to the connected peer -> undefined, or the first errno name. */
-static napi_value sock_send(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Sock *s = unwrap(env, info, &argc, argv);
-  if (s == NULL) return NULL;
-  uint32_t n;
-  CHECK(napi_get_value_uint32(env, argv[0], &n));
-  if (n > s->sslots) return throw_msg(env, "count exceeds the send arena");
+/* Sends send-arena slots 0..n-1 (probe slots encoded first): 0, the first hard errno, or -1 for a bad length. */
+static int client_send(Sock *s, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) {
     int32_t len = s->slens[i];
-    if (len < 0 || (uint32_t)len > s->sslot_size) return throw_msg(env, "bad send length");
+    if (len < 0 || (uint32_t)len > s->sslot_size) return -1;
     if (s->probe_on && len >= PROBE_HEADER) {
       const double *d = s->psend + (size_t)i * 4;
       probe_encode(s, s->sarena + (size_t)i * s->sslot_size, d[0], d[1], d[2], (uint32_t)len);
@@ -1079,7 +1089,19 @@ static napi_value sock_send(napi_env env, napi_callback_info info) {
     s->smsgs[i].msg_hdr.msg_iov = &s->siov[i];
     s->smsgs[i].msg_hdr.msg_iovlen = 1;
   }
-  int err = send_batch(s, s->smsgs, n);
+  return send_batch(s, s->smsgs, n);
+}
+
+static napi_value sock_send(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Sock *s = unwrap(env, info, &argc, argv);
+  if (s == NULL) return NULL;
+  uint32_t n;
+  CHECK(napi_get_value_uint32(env, argv[0], &n));
+  if (n > s->sslots) return throw_msg(env, "count exceeds the send arena");
+  int err = client_send(s, n);
+  if (err < 0) return throw_msg(env, "bad send length");
   if (err == 0) return NULL;
   napi_value out;
   napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &out);

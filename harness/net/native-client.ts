@@ -51,6 +51,8 @@ export class NativeClient {
   private sendRows: Float64Array | undefined;
   private count = 0;
   private scheduled = false;
+  /** True while a batch of probe rows is handled: sends then leave when the handler returns, without a microtask. */
+  private inBatch = false;
   private closed = false;
   private onFault: NativeFaultHandler = () => undefined;
   private readonly flushNow = (): void => {
@@ -87,9 +89,15 @@ export class NativeClient {
         client?.onFault(what);
         return;
       }
-      if (rows !== undefined && onRows !== undefined) {
-        onRows(rows, what, offsetNs);
-        return;
+      if (rows !== undefined && onRows !== undefined && client !== undefined) {
+        // The probes sent while handling this batch go out from C when this returns (see sendProbe).
+        client.inBatch = true;
+        try {
+          onRows(rows, what, offsetNs);
+        } finally {
+          client.inBatch = false;
+        }
+        return client.takeBatch();
       }
       for (let i = 0; i < what; i++) {
         const at = i * slot;
@@ -155,10 +163,17 @@ export class NativeClient {
     r[i * 4 + 1] = intendedNs;
     r[i * 4 + 2] = actualNs;
     this.lengths[i] = length;
-    if (!this.scheduled) {
+    if (!this.scheduled && !this.inBatch) {
       this.scheduled = true;
       queueMicrotask(this.flushNow);
     }
+  }
+
+  /** Hands the slots filled during a batch to C, which sends them as the batch callback returns. */
+  private takeBatch(): number {
+    const n = this.closed ? 0 : this.count;
+    this.count = 0;
+    return n;
   }
 
   /** Sends every committed slot now (one sendmmsg); a send error goes to the fault handler. */

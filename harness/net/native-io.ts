@@ -9,8 +9,11 @@ import { HarnessError } from '../errors.js';
 /** Which datagram I/O path runs: the native module or node:dgram. */
 export type IoPath = 'native' | 'dgram';
 
-/** Receives one batch (client sockets: the count) or one error name (errno string). */
-export type NativeEventHandler = (countOrKind: number | string, errno?: string) => void;
+/**
+ * Receives one batch (client sockets: the count) or one error name (errno string). In probe mode the
+ * batch handler may return how many send slots it filled: C sends them as soon as it returns.
+ */
+export type NativeEventHandler = (countOrKind: number | string, errno?: string) => number | void;
 
 /** One UDP socket owned by the native module. */
 export interface NativeSocket {
