@@ -4,7 +4,7 @@
  */
 import { EchoClient } from '../net/echo-client.js';
 import { NativeClient } from '../net/native-client.js';
-import { ioPath, PROBE_ROW_STRIDE, PROBE_STATUS, type IoPath } from '../net/native-io.js';
+import { ioPath, PROBE_STATUS, type IoPath } from '../net/native-io.js';
 import type { Family } from '../protocol/constants.js';
 import { decodeProbe, encodeProbe, type ProbeDecode } from '../protocol/probe-codec.js';
 import { clockNs } from './clock.js';
@@ -38,6 +38,18 @@ export type ReplySink = (
   actualNs: number,
   atNs: number,
 ) => void;
+
+/**
+ * What a flow does with one batch of native receive rows (PROBE_ROW_STRIDE numbers per reply, the
+ * fields of ReplySink; add `offsetNs` to a receive time for clockNs()'s clock). Set by the engine.
+ */
+export type BatchSink = (flow: Flow, rows: Float64Array, count: number, offsetNs: number) => void;
+
+/** The engine's reply handlers: per reply (node:dgram) and per batch of rows (native path). */
+export interface ReplySinks {
+  readonly one: ReplySink;
+  readonly batch: BatchSink;
+}
 
 /** Passes one decodeProbe() verdict to the sink as numbers (the node:dgram path). */
 function sinkDecoded(sink: ReplySink, flow: Flow, d: ProbeDecode, atNs: number): void {
@@ -105,7 +117,7 @@ export class Flow {
   }
 
   /** Opens flow `id` (its socket connected to the target, so the kernel reports ICMP errors). */
-  static async open(id: number, setup: FlowSetup, sink: ReplySink): Promise<Flow> {
+  static async open(id: number, setup: FlowSetup, sinks: ReplySinks): Promise<Flow> {
     let flow: Flow | undefined;
     const native = NativeClient.open(
       {
@@ -116,21 +128,8 @@ export class Flow {
         probes: {
           runId: setup.runId,
           flow: id,
-          // One call per received batch; the rows were checked in C. Receive times move to clockNs()'s clock.
-          onRows: (rows, count, offsetNs) => {
-            const f = flow as Flow;
-            for (let i = 0, o = 0; i < count; i++, o += PROBE_ROW_STRIDE) {
-              sink(
-                f,
-                rows[o] as number,
-                rows[o + 1] as number,
-                rows[o + 2] as number,
-                rows[o + 3] as number,
-                rows[o + 4] as number,
-                (rows[o + 5] as number) + offsetNs,
-              );
-            }
-          },
+          // One call per received batch; the rows were checked in C.
+          onRows: (rows, count, offsetNs) => sinks.batch(flow as Flow, rows, count, offsetNs),
         },
       },
       () => undefined,
@@ -149,7 +148,7 @@ export class Flow {
     const dgramFlow = new Flow(id, client, client.local().port, setup);
     const runId = setup.runId;
     client.listen(
-      (data) => sinkDecoded(sink, dgramFlow, decodeProbe(data, runId), clockNs()),
+      (data) => sinkDecoded(sinks.one, dgramFlow, decodeProbe(data, runId), clockNs()),
       (errno) => dgramFlow.noteFault(errno),
     );
     return dgramFlow;
@@ -189,6 +188,11 @@ export class Flow {
     return actualNs;
   }
 
+  /** Hands the probes queued so far to the kernel now (native path; node:dgram sends at once anyway). */
+  flushSends(): void {
+    if (this.client instanceof NativeClient) this.client.flush();
+  }
+
   /** Sends not yet handed to the kernel. */
   get sendsPending(): number {
     return this.client instanceof NativeClient ? this.client.pending : this.sendsIssued - this.sendsDone;
@@ -215,12 +219,12 @@ function errnoOfError(err: Error): string {
 export async function openFlows(
   count: number,
   setup: FlowSetup,
-  sink: ReplySink,
+  sinks: ReplySinks,
   firstId = 0,
 ): Promise<Flow[]> {
   const flows: Flow[] = [];
   try {
-    for (let i = 0; i < count; i++) flows.push(await Flow.open(firstId + i, setup, sink));
+    for (let i = 0; i < count; i++) flows.push(await Flow.open(firstId + i, setup, sinks));
   } catch (err) {
     await Promise.all(flows.map((f) => f.close()));
     throw err;
