@@ -142,6 +142,13 @@ typedef struct Sock {
   napi_ref sarena_ref, slens_ref;
   struct mmsghdr *smsgs;
   struct iovec *siov;
+  /* client probe mode: probes encoded and validated here (see probe_decode) */
+  int probe_on;
+  uint8_t run_id[8];
+  uint32_t probe_flow;
+  double *precv; /* BATCH x P_STRIDE: status, flow, seq, intended ns, actual ns, receive ns */
+  double *psend; /* sslots x 4: seq, intended ns, actual ns, length */
+  napi_ref precv_ref, psend_ref;
 } Sock;
 
 static napi_value throw_errno(napi_env env, int err, const char *syscall) {
@@ -513,6 +520,154 @@ static void echo_batch(Sock *s, int n) {
   if (m > 0) send_batch(s, sh->out, m);
 }
 
+/* ---------------------------------------------------------------- load probes (client mode)
+ *
+ * The same format and verdicts as harness/protocol/probe-codec.ts (encodeProbe / decodeProbe), byte for byte:
+ * test/probe-codec.test.ts and test/native-io.test.ts hold the two to each other. Done here so the load
+ * generator's JavaScript sees one row of numbers per reply instead of a buffer to parse and check.
+ */
+
+#define PROBE_MAGIC 0x45434c54u
+#define PROBE_VERSION 1
+#define PROBE_HEADER 48
+#define P_STRIDE 6
+static napi_value typed(napi_env env, napi_typedarray_type type, size_t count, size_t elem, void **mem, napi_ref *ref);
+/* Row statuses; the "_HDR" ones carry the header fields (the header checksum held). */
+enum { PS_PROBE, PS_FOREIGN, PS_TRUNCATED, PS_CORRUPTED, PS_TRUNCATED_HDR, PS_CORRUPTED_HDR };
+
+static uint32_t be32(const uint8_t *p) {
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+static uint64_t be64(const uint8_t *p) { return ((uint64_t)be32(p) << 32) | be32(p + 4); }
+static void put32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
+  p[3] = (uint8_t)v;
+}
+/* A JavaScript number (a non-negative integer below 2^64) as the u64 the codec writes. */
+static void put64(uint8_t *p, double v) {
+  uint64_t u = v >= 18446744073709551616.0 ? 0 : v <= 0 ? 0 : (uint64_t)v;
+  put32(p, (uint32_t)(u >> 32));
+  put32(p + 4, (uint32_t)u);
+}
+
+static uint32_t fnv_bytes(uint32_t h, const uint8_t *b, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    h ^= b[i];
+    h *= 0x01000193u;
+  }
+  return h;
+}
+static uint32_t fnv_u32(uint32_t h, uint32_t v) {
+  for (int s = 24; s >= 0; s -= 8) {
+    h ^= (v >> s) & 0xff;
+    h *= 0x01000193u;
+  }
+  return h;
+}
+
+/* The filler seed of (run id, flow, seq) as fillerSeed() computes it from seq as a JavaScript number. */
+static uint32_t filler_seed(const uint8_t *run_id, uint32_t flow, double seq) {
+  uint32_t hi = 0, lo = 0;
+  if (seq < 18446744073709551616.0) {
+    uint64_t u = (uint64_t)seq;
+    hi = (uint32_t)(u >> 32);
+    lo = (uint32_t)u;
+  }
+  uint32_t h = fnv_bytes(0x811c9dc5u, run_id, 8);
+  h = fnv_u32(h, flow);
+  h = fnv_u32(h, hi);
+  h = fnv_u32(h, lo);
+  return h == 0 ? 0x9e3779b9u : h;
+}
+
+static inline uint32_t xs32(uint32_t x) {
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  return x;
+}
+
+static void filler_write(uint8_t *b, size_t start, size_t end, uint32_t x) {
+  size_t i = start;
+  for (; i + 4 <= end; i += 4) {
+    x = xs32(x);
+    put32(b + i, x);
+  }
+  if (i < end) {
+    x = xs32(x);
+    for (int s = 24; i < end; i++, s -= 8) b[i] = (uint8_t)(x >> s);
+  }
+}
+
+/* 1 when b[start, end) is the filler stream of seed x. */
+static int filler_ok(const uint8_t *b, size_t start, size_t end, uint32_t x) {
+  size_t i = start;
+  for (; i + 4 <= end; i += 4) {
+    x = xs32(x);
+    if (be32(b + i) != x) return 0;
+  }
+  if (i < end) {
+    x = xs32(x);
+    for (int s = 24; i < end; i++, s -= 8)
+      if (b[i] != (uint8_t)(x >> s)) return 0;
+  }
+  return 1;
+}
+
+/* Encodes probe `seq` of this socket's flow into b[0, length) (length >= PROBE_HEADER). */
+static void probe_encode(Sock *s, uint8_t *b, double seq, double intended, double actual, uint32_t length) {
+  put32(b, PROBE_MAGIC);
+  b[4] = PROBE_VERSION;
+  b[5] = 0;
+  b[6] = (uint8_t)(s->probe_flow >> 8);
+  b[7] = (uint8_t)s->probe_flow;
+  memcpy(b + 8, s->run_id, 8);
+  put64(b + 16, seq);
+  put64(b + 24, intended);
+  put64(b + 32, actual);
+  put32(b + 40, length);
+  put32(b + 44, fnv_bytes(0x811c9dc5u, b, 44));
+  filler_write(b, PROBE_HEADER, length, filler_seed(s->run_id, s->probe_flow, seq));
+}
+
+/* decodeProbe(buf, runId) into one row: status, flow, seq, intended, actual (when the header held), receive time. */
+static void probe_decode(Sock *s, const uint8_t *b, size_t n, double *row, double t) {
+  row[1] = row[2] = row[3] = row[4] = 0;
+  row[5] = t;
+  if (n < 4) {
+    int prefix = n > 0;
+    for (size_t i = 0; i < n; i++)
+      if (b[i] != (uint8_t)(PROBE_MAGIC >> (24 - 8 * i))) prefix = 0;
+    row[0] = prefix ? PS_TRUNCATED : PS_FOREIGN;
+    return;
+  }
+  if (be32(b) != PROBE_MAGIC) { row[0] = PS_FOREIGN; return; }
+  if (n < 5) { row[0] = PS_TRUNCATED; return; }
+  if (b[4] != PROBE_VERSION) { row[0] = PS_FOREIGN; return; }
+  if (n >= 16 && memcmp(b + 8, s->run_id, 8) != 0) { row[0] = PS_FOREIGN; return; }
+  if (n < PROBE_HEADER) { row[0] = PS_TRUNCATED; return; }
+  if (be32(b + 44) != fnv_bytes(0x811c9dc5u, b, 44)) { row[0] = PS_CORRUPTED; return; }
+  uint32_t flow = ((uint32_t)b[6] << 8) | b[7];
+  double seq = (double)be64(b + 16);
+  uint32_t length = be32(b + 40);
+  row[1] = flow;
+  row[2] = seq;
+  row[3] = (double)be64(b + 24);
+  row[4] = (double)be64(b + 32);
+  if (length < PROBE_HEADER) { row[0] = PS_CORRUPTED_HDR; return; }
+  uint32_t seed = filler_seed(b + 8, flow, seq);
+  if (n < length) {
+    row[0] = filler_ok(b, PROBE_HEADER, n, seed) ? PS_TRUNCATED_HDR : PS_CORRUPTED_HDR;
+    return;
+  }
+  if (n > length || !filler_ok(b, PROBE_HEADER, n, seed)) { row[0] = PS_CORRUPTED_HDR; return; }
+  row[0] = PS_PROBE;
+}
+
+static int client_send(Sock *s, uint32_t n);
+
 static void read_ready(Sock *s) {
   Shared *sh = s->sh;
   int total = 0;
@@ -552,15 +707,36 @@ static void read_ready(Sock *s) {
     if (s->mode == MODE_ECHO) {
       echo_batch(s, n);
     } else {
-      for (int i = 0; i < n; i++) {
-        parse_meta(sh, i);
-        sh->ts[i] = t;
+      if (s->probe_on) {
+        for (int i = 0; i < n; i++)
+          probe_decode(s, sh->data + (size_t)i * SLOT, sh->msgs[i].msg_len, s->precv + i * P_STRIDE, t);
+      } else {
+        for (int i = 0; i < n; i++) {
+          parse_meta(sh, i);
+          sh->ts[i] = t;
+        }
       }
-      napi_value argv[1];
+      napi_value argv[1], result = NULL;
       napi_create_int32(s->env, n, &argv[0]);
-      call_js(s, s->on_event, 1, argv, NULL);
+      call_js(s, s->on_event, 1, argv, &result);
+      /*
+       * Probe mode: the callback returns how many send slots it filled (the replies' successors); they leave
+       * here at once, with no extra call back into C and no wait for another turn of the loop.
+       */
+      uint32_t k = 0;
+      if (s->probe_on && !s->closed && result != NULL && napi_get_value_uint32(s->env, result, &k) == napi_ok &&
+          k > 0 && k <= s->sslots) {
+        int err = client_send(s, k);
+        if (err != 0) {
+          napi_value e[1];
+          napi_create_string_utf8(s->env, err < 0 ? "EINVAL" : uv_err_name(-err), NAPI_AUTO_LENGTH, &e[0]);
+          call_js(s, s->on_event, 1, e, NULL);
+        }
+      }
     }
-    if (n < BATCH) break;
+    /* A client drains until EAGAIN, as gen-mmsg does: replies that came in meanwhile make the next burst larger. */
+    /* A client drains until EAGAIN, as gen-mmsg does: replies that came in meanwhile make the next burst larger. */
+    if (n < BATCH && s->mode == MODE_ECHO) break;
   }
   napi_close_handle_scope(s->env, scope);
 }
@@ -595,7 +771,7 @@ static void free_sock_memory(Sock *s) {
 
 static void release_refs(Sock *s) {
   napi_env env = s->env;
-  napi_ref *refs[] = {&s->on_event, &s->on_policy, &s->refused_ref, &s->stats_ref, &s->sarena_ref, &s->slens_ref};
+  napi_ref *refs[] = {&s->on_event, &s->on_policy, &s->refused_ref, &s->stats_ref, &s->sarena_ref, &s->slens_ref, &s->precv_ref, &s->psend_ref};
   for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
     if (*refs[i] != NULL) {
       napi_delete_reference(env, *refs[i]);
@@ -604,6 +780,9 @@ static void release_refs(Sock *s) {
   }
   s->refused = NULL;
   s->stats = NULL;
+  s->probe_on = 0;
+  s->precv = NULL;
+  s->psend = NULL;
 }
 
 static void destroy_actx(Sock *s) {
@@ -981,6 +1160,24 @@ static napi_value sock_start_client(napi_env env, napi_callback_info info) {
 }
 
 /* send(count): sends send-arena slots 0..count-1 to the connected peer -> undefined, or the first errno name. */
+/* Sends send-arena slots 0..n-1 (probe slots encoded first): 0, the first hard errno, or -1 for a bad length. */
+static int client_send(Sock *s, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    int32_t len = s->slens[i];
+    if (len < 0 || (uint32_t)len > s->sslot_size) return -1;
+    if (s->probe_on && len >= PROBE_HEADER) {
+      const double *d = s->psend + (size_t)i * 4;
+      probe_encode(s, s->sarena + (size_t)i * s->sslot_size, d[0], d[1], d[2], (uint32_t)len);
+    }
+    s->siov[i].iov_base = s->sarena + (size_t)i * s->sslot_size;
+    s->siov[i].iov_len = (size_t)len;
+    memset(&s->smsgs[i], 0, sizeof s->smsgs[i]);
+    s->smsgs[i].msg_hdr.msg_iov = &s->siov[i];
+    s->smsgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  return send_batch(s, s->smsgs, n);
+}
+
 static napi_value sock_send(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -989,19 +1186,47 @@ static napi_value sock_send(napi_env env, napi_callback_info info) {
   uint32_t n;
   CHECK(napi_get_value_uint32(env, argv[0], &n));
   if (n > s->sslots) return throw_msg(env, "count exceeds the send arena");
-  for (uint32_t i = 0; i < n; i++) {
-    int32_t len = s->slens[i];
-    if (len < 0 || (uint32_t)len > s->sslot_size) return throw_msg(env, "bad send length");
-    s->siov[i].iov_base = s->sarena + (size_t)i * s->sslot_size;
-    s->siov[i].iov_len = (size_t)len;
-    memset(&s->smsgs[i], 0, sizeof s->smsgs[i]);
-    s->smsgs[i].msg_hdr.msg_iov = &s->siov[i];
-    s->smsgs[i].msg_hdr.msg_iovlen = 1;
-  }
-  int err = send_batch(s, s->smsgs, n);
+  int err = client_send(s, n);
+  if (err < 0) return throw_msg(env, "bad send length");
   if (err == 0) return NULL;
   napi_value out;
   napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
+/*
+ * startProbes(runId: Uint8Array(8), flow) -> [Float64Array receive rows (BATCH x P_STRIDE), Float64Array send rows
+ * (slots x 4)]. From then on, every received batch is decoded into receive rows (the callback gets the count, as
+ * before) and send(count) encodes slot i from send row i (seq, intended ns, actual ns; the length from lengths[i])
+ * before sending it. A client socket only, after startClient.
+ */
+static napi_value sock_start_probes(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Sock *s = unwrap(env, info, &argc, argv);
+  if (s == NULL) return NULL;
+  if (s->mode != MODE_CLIENT || s->sarena == NULL) return throw_msg(env, "startProbes needs a started client socket");
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  CHECK(napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL));
+  if (type != napi_uint8_array || length != 8) return throw_msg(env, "run id must be Uint8Array(8)");
+  uint32_t flow;
+  CHECK(napi_get_value_uint32(env, argv[1], &flow));
+  if (flow > 0xffff) return throw_msg(env, "flow id must fit 16 bits");
+  if (s->sslot_size < PROBE_HEADER) return throw_msg(env, "send slots are smaller than a probe header");
+  napi_value recv, send, out;
+  void *mem;
+  if ((recv = typed(env, napi_float64_array, (size_t)BATCH * P_STRIDE, 8, &mem, &s->precv_ref)) == NULL) return NULL;
+  s->precv = mem;
+  if ((send = typed(env, napi_float64_array, (size_t)s->sslots * 4, 8, &mem, &s->psend_ref)) == NULL) return NULL;
+  s->psend = mem;
+  memcpy(s->run_id, data, 8);
+  s->probe_flow = flow;
+  s->probe_on = 1;
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, recv);
+  napi_set_element(env, out, 1, send);
   return out;
 }
 
@@ -1134,6 +1359,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setPolicy", NULL, sock_set_policy, NULL, NULL, NULL, napi_default, NULL},
       {"startClient", NULL, sock_start_client, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, sock_send, NULL, NULL, NULL, napi_default, NULL},
+      {"startProbes", NULL, sock_start_probes, NULL, NULL, NULL, napi_default, NULL},
       {"queued", NULL, sock_queued, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, sock_close, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { EchoClient } from '../harness/net/echo-client.js';
 import { NativeClient } from '../harness/net/native-client.js';
-import { nativeIo } from '../harness/net/native-io.js';
+import { nativeIo, PROBE_ROW_STRIDE, PROBE_STATUS } from '../harness/net/native-io.js';
+import { decodeProbe, encodeProbe, type ProbeDecode } from '../harness/protocol/probe-codec.js';
 import { startReferenceServer } from '../reference-server/index.js';
 
 const MAIN = fileURLToPath(new URL('../harness/cli/main.js', import.meta.url));
@@ -252,6 +253,105 @@ describe('native I/O: client sockets', function () {
     } finally {
       await client?.close();
       await server.close();
+    }
+  });
+});
+
+/** decodeProbe's verdict as the status and fields of a native receive row. */
+function expectedRow(d: ProbeDecode): number[] {
+  if (d.kind === 'foreign') return [PROBE_STATUS.foreign, 0, 0, 0, 0];
+  const p = d.kind === 'probe' ? d : d.probe;
+  const status =
+    d.kind === 'probe'
+      ? PROBE_STATUS.probe
+      : d.kind === 'truncated'
+        ? p === undefined
+          ? PROBE_STATUS.truncated
+          : PROBE_STATUS.truncatedHeader
+        : p === undefined
+          ? PROBE_STATUS.corrupted
+          : PROBE_STATUS.corruptedHeader;
+  return [status, p?.flow ?? 0, p?.seq ?? 0, p?.intendedNs ?? 0, p?.actualNs ?? 0];
+}
+
+describe('native I/O: load probes in C', function () {
+  this.timeout(10_000);
+
+  it('encodes probes byte for byte as encodeProbe does, and judges every mangled reply as decodeProbe does', async function () {
+    requireNative(this);
+    const runId = Uint8Array.from([9, 8, 7, 6, 5, 4, 3, 2]);
+    const otherRun = Uint8Array.from([9, 8, 7, 6, 5, 4, 3, 1]);
+    const flowId = 0x1234;
+    const probes = [
+      { seq: 0, intendedNs: 1, actualNs: 2, length: 48 },
+      { seq: 1, intendedNs: 123_456_789_012_345, actualNs: 123_456_789_012_999, length: 51 },
+      { seq: 2 ** 40 + 7, intendedNs: 2 ** 53 - 1, actualNs: 2 ** 52, length: 64 },
+      { seq: 3, intendedNs: 5e14, actualNs: 5e14 + 3, length: 1200 },
+    ];
+    const server = createSocket('udp4');
+    await new Promise<void>((r) => server.bind(0, '127.0.0.1', r));
+    const expected: number[][] = [];
+    const encodingDiffers: number[] = [];
+    let received = 0;
+    // Each probe comes back as itself and as a list of mangled copies; decodeProbe says what each one is.
+    server.on('message', (msg, rinfo) => {
+      const p = probes[received++];
+      if (p === undefined) return;
+      const want = Buffer.alloc(p.length);
+      encodeProbe(want, { runId, flow: flowId, ...p });
+      if (!want.equals(msg)) encodingDiffers.push(p.seq);
+      const variants: Buffer[] = [Buffer.from(msg), Buffer.concat([msg, Buffer.from([0])])];
+      for (const k of [0, 1, 2, 3, 4, 5, 8, 15, 16, 47, msg.length - 1]) variants.push(msg.subarray(0, k));
+      variants.push(Buffer.from('EX'), Buffer.from('ECX'));
+      const stepped = msg.length > 100 ? 97 : 1;
+      for (let j = 0; j < msg.length; j += j < 64 ? 1 : stepped) {
+        const v = Buffer.from(msg);
+        v[j] = (v[j] as number) ^ 0x01;
+        variants.push(v);
+      }
+      const foreignRun = Buffer.from(msg);
+      foreignRun.set(otherRun, 8);
+      variants.push(foreignRun);
+      for (const v of variants) {
+        expected.push(expectedRow(decodeProbe(v, runId)));
+        server.send(v, rinfo.port, rinfo.address);
+      }
+    });
+    const got: number[][] = [];
+    const client = NativeClient.open(
+      {
+        family: 'IPv4',
+        connect: { address: '127.0.0.1', port: server.address().port },
+        maxSend: 1200,
+        recvBufferBytes: 1 << 21,
+        probes: {
+          runId,
+          flow: flowId,
+          onRows: (rows, count) => {
+            for (let i = 0; i < count; i++) {
+              got.push(Array.from(rows.subarray(i * PROBE_ROW_STRIDE, i * PROBE_ROW_STRIDE + 5)));
+            }
+          },
+        },
+      },
+      () => undefined,
+    );
+    try {
+      expect(client).to.not.equal(undefined);
+      for (const p of probes) client!.sendProbe(p.seq, p.intendedNs, p.actualNs, p.length);
+      const deadline = Date.now() + 3000;
+      while ((received < probes.length || got.length < expected.length) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(encodingDiffers).to.deep.equal([]);
+      expect(received).to.equal(probes.length);
+      expect(got.length).to.equal(expected.length);
+      // Every status occurs, so no verdict of the C decoder goes unchecked.
+      expect(new Set(expected.map((e) => e[0]))).to.deep.equal(new Set(Object.values(PROBE_STATUS)));
+      for (let i = 0; i < expected.length; i++) expect(got[i], `datagram ${i}`).to.deep.equal(expected[i]);
+    } finally {
+      await client?.close();
+      server.close();
     }
   });
 });

@@ -4,9 +4,9 @@
  */
 import { EchoClient } from '../net/echo-client.js';
 import { NativeClient } from '../net/native-client.js';
-import { ioPath, type IoPath } from '../net/native-io.js';
+import { ioPath, PROBE_STATUS, type IoPath } from '../net/native-io.js';
 import type { Family } from '../protocol/constants.js';
-import { encodeProbe } from '../protocol/probe-codec.js';
+import { decodeProbe, encodeProbe, type ProbeDecode } from '../protocol/probe-codec.js';
 import { clockNs } from './clock.js';
 import { FlowCounters } from './counters.js';
 
@@ -23,8 +23,53 @@ const ICMP_ERRNOS = new Set([
 /** Bytes of send buffers kept per flow and size (the ring length follows from it). */
 const RING_BYTES = 1 << 21;
 
-/** What a flow does with each decoded reply: set by the engine. */
-export type ReplySink = (flow: Flow, data: Buffer, atNs: number) => void;
+/**
+ * What a flow does with each reply, decoded (in C on the native path, by decodeProbe on node:dgram) to
+ * plain numbers so that the hot path allocates nothing: `status` is a PROBE_STATUS value; `probeFlow`,
+ * `seq`, `intendedNs` and `actualNs` are the header's fields (meaningful for `probe` and the `*Header`
+ * statuses); `atNs` is the receive time on clockNs()'s clock. Set by the engine.
+ */
+export type ReplySink = (
+  flow: Flow,
+  status: number,
+  probeFlow: number,
+  seq: number,
+  intendedNs: number,
+  actualNs: number,
+  atNs: number,
+) => void;
+
+/**
+ * What a flow does with one batch of native receive rows (PROBE_ROW_STRIDE numbers per reply, the
+ * fields of ReplySink; add `offsetNs` to a receive time for clockNs()'s clock). Set by the engine.
+ */
+export type BatchSink = (flow: Flow, rows: Float64Array, count: number, offsetNs: number) => void;
+
+/** The engine's reply handlers: per reply (node:dgram) and per batch of rows (native path). */
+export interface ReplySinks {
+  readonly one: ReplySink;
+  readonly batch: BatchSink;
+}
+
+/** Passes one decodeProbe() verdict to the sink as numbers (the node:dgram path). */
+function sinkDecoded(sink: ReplySink, flow: Flow, d: ProbeDecode, atNs: number): void {
+  if (d.kind === 'foreign') {
+    sink(flow, PROBE_STATUS.foreign, 0, 0, 0, 0, atNs);
+    return;
+  }
+  const p = d.kind === 'probe' ? d : d.probe;
+  const status =
+    d.kind === 'probe'
+      ? PROBE_STATUS.probe
+      : d.kind === 'truncated'
+        ? p === undefined
+          ? PROBE_STATUS.truncated
+          : PROBE_STATUS.truncatedHeader
+        : p === undefined
+          ? PROBE_STATUS.corrupted
+          : PROBE_STATUS.corruptedHeader;
+  sink(flow, status, p?.flow ?? 0, p?.seq ?? 0, p?.intendedNs ?? 0, p?.actualNs ?? 0, atNs);
+}
 
 /** How to open the flows. */
 export interface FlowSetup {
@@ -72,7 +117,7 @@ export class Flow {
   }
 
   /** Opens flow `id` (its socket connected to the target, so the kernel reports ICMP errors). */
-  static async open(id: number, setup: FlowSetup, sink: ReplySink): Promise<Flow> {
+  static async open(id: number, setup: FlowSetup, sinks: ReplySinks): Promise<Flow> {
     let flow: Flow | undefined;
     const native = NativeClient.open(
       {
@@ -80,9 +125,14 @@ export class Flow {
         connect: { address: setup.address, port: setup.port },
         maxSend: Math.max(...setup.sizes),
         ...(setup.rcvbufBytes === undefined ? {} : { recvBufferBytes: setup.rcvbufBytes }),
+        probes: {
+          runId: setup.runId,
+          flow: id,
+          // One call per received batch; the rows were checked in C.
+          onRows: (rows, count, offsetNs) => sinks.batch(flow as Flow, rows, count, offsetNs),
+        },
       },
-      // atNs is on performance.now()'s clock, as clockNs() is.
-      (data, atNs) => sink(flow as Flow, data, atNs),
+      () => undefined,
     );
     if (native !== undefined) {
       flow = new Flow(id, native, native.local().port, setup);
@@ -96,8 +146,9 @@ export class Flow {
       ...(setup.rcvbufBytes === undefined ? {} : { recvBufferBytes: setup.rcvbufBytes }),
     });
     const dgramFlow = new Flow(id, client, client.local().port, setup);
+    const runId = setup.runId;
     client.listen(
-      (data) => sink(dgramFlow, data, clockNs()),
+      (data) => sinkDecoded(sinks.one, dgramFlow, decodeProbe(data, runId), clockNs()),
       (errno) => dgramFlow.noteFault(errno),
     );
     return dgramFlow;
@@ -112,17 +163,9 @@ export class Flow {
     const size = this.setup.sizes[sizeIndex] as number;
     const client = this.client;
     if (client instanceof NativeClient) {
-      const slot = client.slot();
+      // C encodes the probe when the batch is flushed (at the end of this job), from these numbers.
       const actualNs = clockNs();
-      encodeProbe(slot, {
-        runId: this.setup.runId,
-        flow: this.id,
-        seq,
-        intendedNs: intendedNs ?? actualNs,
-        actualNs,
-        length: size,
-      });
-      client.commit(size);
+      client.sendProbe(seq, intendedNs ?? actualNs, actualNs, size);
       return actualNs;
     }
     const ring = this.rings[sizeIndex] as Buffer[];
@@ -143,6 +186,11 @@ export class Flow {
     this.sendsIssued++;
     client.sendWith(buf, this.onSent);
     return actualNs;
+  }
+
+  /** Hands the probes queued so far to the kernel now (native path; node:dgram sends at once anyway). */
+  flushSends(): void {
+    if (this.client instanceof NativeClient) this.client.flush();
   }
 
   /** Sends not yet handed to the kernel. */
@@ -171,12 +219,12 @@ function errnoOfError(err: Error): string {
 export async function openFlows(
   count: number,
   setup: FlowSetup,
-  sink: ReplySink,
+  sinks: ReplySinks,
   firstId = 0,
 ): Promise<Flow[]> {
   const flows: Flow[] = [];
   try {
-    for (let i = 0; i < count; i++) flows.push(await Flow.open(firstId + i, setup, sink));
+    for (let i = 0; i < count; i++) flows.push(await Flow.open(firstId + i, setup, sinks));
   } catch (err) {
     await Promise.all(flows.map((f) => f.close()));
     throw err;
@@ -192,6 +240,6 @@ export function flowIo(): IoPath {
 /** LoadResult.ioPath: the I/O path in words. */
 export function flowIoPath(): string {
   return flowIo() === 'native'
-    ? 'native: recvmmsg/sendmmsg batches, one JavaScript call per received batch, main thread'
+    ? 'native: recvmmsg/sendmmsg batches, probes encoded and checked in C, one JavaScript call per received batch, main thread'
     : 'node:dgram, one send and one message event per datagram, main thread';
 }

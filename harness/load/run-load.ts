@@ -6,6 +6,7 @@ import type { Family } from '../protocol/constants.js';
 import { decodeProbe, encodeProbe } from '../protocol/probe-codec.js';
 import { parseTarget, resolveTarget } from '../spec/target.js';
 import { busyWait, clockNs } from './clock.js';
+import { PROBE_ROW_STRIDE, PROBE_STATUS } from '../net/native-io.js';
 import { Worker } from 'node:worker_threads';
 import { HarnessError } from '../errors.js';
 import { sumCounters } from './counters.js';
@@ -196,39 +197,59 @@ export async function measureShare(
   let driver: WindowDriver | undefined;
   const measured = (intendedNs: number): boolean => intendedNs >= measureStart && intendedNs < measureEnd;
 
-  const onReply = (flow: Flow, data: Buffer, atNs: number): void => {
+  // Reply handling on plain numbers (see ReplySink), in two steps so that on the native path the window
+  // refills of a whole batch go out before its accounting is done: the server gets work back sooner.
+
+  // Step 1: what the reply is, and the window. Returns NOT_COUNTED (already counted as foreign, truncated
+  // or corrupted without a header), FIRST (the first answer to this probe) or AGAIN (a further copy).
+  const NOT_COUNTED = 0;
+  const FIRST = 1;
+  const AGAIN = 2;
+  const replyWindow = (flow: Flow, status: number, probeFlow: number, seq: number): number => {
     const c = flow.counters;
-    const d = decodeProbe(data, runIdBytes);
-    if (d.kind === 'foreign') {
+    if (status === PROBE_STATUS.foreign) {
       c.foreign++;
-      return;
+      return NOT_COUNTED;
     }
-    const p = d.kind === 'probe' ? d : d.probe;
-    if (p === undefined) {
+    if (status === PROBE_STATUS.truncated || status === PROBE_STATUS.corrupted) {
       // Header unreadable: the probe it belonged to cannot be named, only counted.
-      if (d.kind === 'truncated') c.truncated++;
+      if (status === PROBE_STATUS.truncated) c.truncated++;
       else c.corrupted++;
-      return;
+      return NOT_COUNTED;
     }
-    if (p.flow !== flow.id || p.seq >= flow.nextSeq) {
+    if (probeFlow !== flow.id || seq >= flow.nextSeq) {
       c.foreign++;
-      return;
+      return NOT_COUNTED;
     }
-    const first = c.markAnswered(p.seq);
-    if (c.release(p.seq)) {
+    const first = c.markAnswered(seq);
+    if (c.release(seq)) {
       flow.inflight--;
       driver?.fill(flow);
     }
-    if (!measured(p.intendedNs)) return;
-    const b = series.bucketOf(p.intendedNs - measureStart);
+    return first ? FIRST : AGAIN;
+  };
+
+  // Step 2: the accounting of a reply that step 1 named (FIRST or AGAIN).
+  const replyAccount = (
+    flow: Flow,
+    status: number,
+    seq: number,
+    intendedNs: number,
+    actualNs: number,
+    atNs: number,
+    first: boolean,
+  ): void => {
+    if (!(intendedNs >= measureStart && intendedNs < measureEnd)) return;
+    const c = flow.counters;
+    const b = series.bucketOf(intendedNs - measureStart);
     c.received++;
     series.noteReceived(b);
     if (first) {
       outstanding--;
       lastAnswerNs = atNs;
     }
-    if (d.kind !== 'probe') {
-      if (d.kind === 'truncated') c.truncated++;
+    if (status !== PROBE_STATUS.probe) {
+      if (status === PROBE_STATUS.truncatedHeader) c.truncated++;
       else c.corrupted++;
       return;
     }
@@ -236,7 +257,7 @@ export async function measureShare(
       c.duplicates++;
       return;
     }
-    const responseNs = atNs - p.intendedNs;
+    const responseNs = atNs - intendedNs;
     if (responseNs > lateBoundNs) {
       c.late++;
       return;
@@ -244,10 +265,48 @@ export async function measureShare(
     c.unique++;
     const responseUs = responseNs / 1000;
     response.record(responseUs);
-    service.record((atNs - p.actualNs) / 1000);
+    service.record((atNs - actualNs) / 1000);
     series.noteUnique(b, responseUs);
-    c.noteArrival(p.seq, p.intendedNs, atNs - lateBoundNs);
-    c.noteTransit(p.actualNs, atNs);
+    c.noteArrival(seq, intendedNs, atNs - lateBoundNs);
+    c.noteTransit(actualNs, atNs);
+  };
+
+  // node:dgram: one reply at a time.
+  const onReply = (
+    flow: Flow,
+    status: number,
+    probeFlow: number,
+    seq: number,
+    intendedNs: number,
+    actualNs: number,
+    atNs: number,
+  ): void => {
+    const kind = replyWindow(flow, status, probeFlow, seq);
+    if (kind !== NOT_COUNTED) replyAccount(flow, status, seq, intendedNs, actualNs, atNs, kind === FIRST);
+  };
+
+  // Native path: a batch of rows. Step 1 for all, the refills sent, then step 2 for all.
+  let kinds = new Uint8Array(64);
+  const onBatch = (flow: Flow, rows: Float64Array, count: number, offsetNs: number): void => {
+    if (count > kinds.length) kinds = new Uint8Array(count);
+    const n = count;
+    for (let i = 0, o = 0; i < n; i++, o += PROBE_ROW_STRIDE) {
+      kinds[i] = replyWindow(flow, rows[o] as number, rows[o + 1] as number, rows[o + 2] as number);
+    }
+    flow.flushSends();
+    for (let i = 0, o = 0; i < n; i++, o += PROBE_ROW_STRIDE) {
+      const kind = kinds[i] as number;
+      if (kind === NOT_COUNTED) continue;
+      replyAccount(
+        flow,
+        rows[o] as number,
+        rows[o + 2] as number,
+        rows[o + 3] as number,
+        rows[o + 4] as number,
+        (rows[o + 5] as number) + offsetNs,
+        kind === FIRST,
+      );
+    }
   };
 
   const flows = await openFlows(
@@ -260,7 +319,7 @@ export async function measureShare(
       runId: runIdBytes,
       ...(o.rcvbufBytes === undefined ? {} : { rcvbufBytes: o.rcvbufBytes }),
     },
-    onReply,
+    { one: onReply, batch: onBatch },
     share.firstFlow,
   );
   let intervalTimer: NodeJS.Timeout | undefined;

@@ -25,11 +25,9 @@ export class WindowDriver {
 
   /** Tops up one flow's window (called after every freed slot). */
   fill(flow: Flow): void {
-    if (!this.running) return;
-    while (flow.inflight < this.window) {
-      if (clockNs() >= this.endNs) return;
-      this.sendOne(flow);
-    }
+    // One clock read per top-up, not per probe: a top-up is at most `window` sends, microseconds.
+    if (!this.running || flow.inflight >= this.window || clockNs() >= this.endNs) return;
+    while (flow.inflight < this.window) this.sendOne(flow);
   }
 
   private expire(flow: Flow, now: number): void {

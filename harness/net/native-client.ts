@@ -9,6 +9,19 @@ export type NativeDataHandler = (data: Buffer, atNs: number) => void;
 /** Receives an ICMP error reported on the connected socket, or a send error (errno name). */
 export type NativeFaultHandler = (errno: string) => void;
 
+/**
+ * Receives one batch of probe rows (probe mode): `count` rows of PROBE_ROW_STRIDE numbers in `rows`, valid
+ * only during the call; add `offsetNs` to a row's receive time to put it on performance.now()'s clock.
+ */
+export type NativeProbeHandler = (rows: Float64Array, count: number, offsetNs: number) => void;
+
+/** Probe mode: the probes of this run id and flow are encoded and checked in C (NativeSocket.startProbes). */
+export interface NativeProbeOptions {
+  readonly runId: Uint8Array;
+  readonly flow: number;
+  readonly onRows: NativeProbeHandler;
+}
+
 /** How to open a native client. */
 export interface NativeClientOptions {
   readonly family: Family;
@@ -19,6 +32,8 @@ export interface NativeClientOptions {
   readonly recvBufferBytes?: number;
   /** Bytes of send arena (slots = this / maxSend, 4..256). @defaultValue 2 MiB */
   readonly arenaBytes?: number;
+  /** Probe mode instead of raw datagrams: replies arrive as rows, sends go through sendProbe(). */
+  readonly probes?: NativeProbeOptions;
 }
 
 /** Datagrams that may wait for a full send buffer before further sends count as ENOBUFS. */
@@ -32,8 +47,12 @@ const SEND_QUEUE_MAX = 4096;
 export class NativeClient {
   private readonly slots: Buffer[];
   private readonly lengths: Int32Array;
+  /** Probe mode: 4 numbers per send slot (seq, intended ns, actual ns), encoded by C at flush. */
+  private sendRows: Float64Array | undefined;
   private count = 0;
   private scheduled = false;
+  /** True while a batch of probe rows is handled: sends then leave when the handler returns, without a microtask. */
+  private inBatch = false;
   private closed = false;
   private onFault: NativeFaultHandler = () => undefined;
   private readonly flushNow = (): void => {
@@ -63,10 +82,22 @@ export class NativeClient {
     const data = Buffer.from(shared.data);
     const { meta, ts } = shared;
     let client: NativeClient | undefined;
+    let rows: Float64Array | undefined;
+    const onRows = options.probes?.onRows;
     const socket = new native.Socket(options.family === 'IPv4' ? 4 : 6, 1, (what) => {
       if (typeof what === 'string') {
         client?.onFault(what);
         return;
+      }
+      if (rows !== undefined && onRows !== undefined && client !== undefined) {
+        // The probes sent while handling this batch go out from C when this returns (see sendProbe).
+        client.inBatch = true;
+        try {
+          onRows(rows, what, offsetNs);
+        } finally {
+          client.inBatch = false;
+        }
+        return client.takeBatch();
       }
       for (let i = 0; i < what; i++) {
         const at = i * slot;
@@ -80,7 +111,13 @@ export class NativeClient {
       const slotSize = Math.max(1, options.maxSend);
       const n = Math.max(4, Math.min(256, Math.floor((options.arenaBytes ?? 1 << 21) / slotSize)));
       const [arena, lengths] = socket.startClient(n, slotSize, SEND_QUEUE_MAX);
-      client = new NativeClient(socket, arena, lengths, slotSize);
+      const opened = new NativeClient(socket, arena, lengths, slotSize);
+      if (options.probes !== undefined) {
+        const [recvRows, sendRows] = socket.startProbes(options.probes.runId, options.probes.flow);
+        rows = recvRows;
+        opened.sendRows = sendRows;
+      }
+      client = opened;
       return client;
     } catch (err) {
       socket.close();
@@ -112,6 +149,31 @@ export class NativeClient {
       this.scheduled = true;
       queueMicrotask(this.flushNow);
     }
+  }
+
+  /**
+   * Probe mode: queues probe `seq` of `length` bytes with these send times; C encodes it (header, checksum,
+   * filler) into its slot when the batch is flushed, at the end of the current job.
+   */
+  sendProbe(seq: number, intendedNs: number, actualNs: number, length: number): void {
+    if (this.count === this.slots.length) this.flush();
+    const i = this.count++;
+    const r = this.sendRows as Float64Array;
+    r[i * 4] = seq;
+    r[i * 4 + 1] = intendedNs;
+    r[i * 4 + 2] = actualNs;
+    this.lengths[i] = length;
+    if (!this.scheduled && !this.inBatch) {
+      this.scheduled = true;
+      queueMicrotask(this.flushNow);
+    }
+  }
+
+  /** Hands the slots filled during a batch to C, which sends them as the batch callback returns. */
+  private takeBatch(): number {
+    const n = this.closed ? 0 : this.count;
+    this.count = 0;
+    return n;
   }
 
   /** Sends every committed slot now (one sendmmsg); a send error goes to the fault handler. */

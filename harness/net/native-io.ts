@@ -9,8 +9,11 @@ import { HarnessError } from '../errors.js';
 /** Which datagram I/O path runs: the native module or node:dgram. */
 export type IoPath = 'native' | 'dgram';
 
-/** Receives one batch (client sockets: the count) or one error name (errno string). */
-export type NativeEventHandler = (countOrKind: number | string, errno?: string) => void;
+/**
+ * Receives one batch (client sockets: the count) or one error name (errno string). In probe mode the
+ * batch handler may return how many send slots it filled: C sends them as soon as it returns.
+ */
+export type NativeEventHandler = (countOrKind: number | string, errno?: string) => number | void;
 
 /** One UDP socket owned by the native module. */
 export interface NativeSocket {
@@ -30,6 +33,13 @@ export interface NativeSocket {
   setPolicy(fn: ((count: number) => void) | null): void;
   /** Client mode: starts receiving; returns the send arena and its per-slot lengths. */
   startClient(slots: number, slotSize: number, queueMax: number): [ArrayBuffer, Int32Array];
+  /**
+   * Client mode, after startClient: probes of this run id and flow are encoded and validated in C. Returns
+   * the receive rows (PROBE_ROW_STRIDE numbers per datagram of a batch: status, flow, seq, intended ns,
+   * actual ns, receive ns on the uv_hrtime clock) and the send rows (4 per slot: seq, intended ns, actual
+   * ns, unused) that send() encodes from.
+   */
+  startProbes(runId: Uint8Array, flow: number): [Float64Array, Float64Array];
   /** Client mode: sends arena slots 0..count-1; returns the first hard errno name, if any. */
   send(count: number): string | undefined;
   /** Datagrams waiting for the socket to turn writable. */
@@ -84,6 +94,19 @@ export const NATIVE_STAT = Object.freeze({
   /** Broadcast, multicast or unserved destination (wildcard sockets only). */
   droppedDestination: 10,
   length: 11,
+});
+
+/** Numbers per received datagram in the receive rows of startProbes(). */
+export const PROBE_ROW_STRIDE = 6;
+
+/** Row statuses of startProbes(), the verdicts of decodeProbe(); the `*Header` ones carry the header fields. */
+export const PROBE_STATUS = Object.freeze({
+  probe: 0,
+  foreign: 1,
+  truncated: 2,
+  corrupted: 3,
+  truncatedHeader: 4,
+  corruptedHeader: 5,
 });
 
 /** The environment variable that selects the I/O path: 'dgram' forces the fallback, 'native' requires the module. */
