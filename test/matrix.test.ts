@@ -123,6 +123,10 @@ describe('echolot matrix', function () {
       expect(readFileSync(join(first.runDir, 'matrix.md'), 'utf8')).to.include(
         '](openbsd-inetd/mochawesome.html)',
       );
+      // The run's HTML report carries the matrix, each cell linked to the case in that server's report.
+      const index = readFileSync(join(first.runDir, 'index.html'), 'utf8');
+      expect(index).to.include('openbsd-inetd/index.html#case-3.1');
+      for (const t of TARGETS) expect(existsSync(join(first.runDir, t, 'index.html')), t).to.equal(true);
       const verdicts = (r: MatrixResult): Record<string, Record<string, string>> =>
         Object.fromEntries(
           r.columns.map((c) => [

@@ -2,7 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { HarnessError } from '../errors.js';
 import { loadMatrixConfig } from '../matrix/config.js';
-import { runMatrix, type MatrixColumn } from '../matrix/run-matrix.js';
+import { runMatrix, type MatrixColumn, type MatrixResult } from '../matrix/run-matrix.js';
+import { loadChartAssets } from '../reporters/html-assets.js';
+import { renderIndexHtml, type MatrixSection } from '../reporters/html-report.js';
 import { renderMatrixHtml, renderMatrixJson, renderMatrixMarkdown } from '../reporters/matrix.js';
 import { renderInteropDoc } from '../reporters/interop-doc.js';
 import { parseCommandArgs, stringList } from './args.js';
@@ -83,6 +85,7 @@ export async function matrixCommand(argv: readonly string[]): Promise<number> {
     },
   );
   const files = {
+    index: join(run.reportDir, 'index.html'),
     html: join(run.reportDir, 'matrix.html'),
     md: join(run.reportDir, 'matrix.md'),
     json: join(run.reportDir, 'matrix.json'),
@@ -91,6 +94,11 @@ export async function matrixCommand(argv: readonly string[]): Promise<number> {
     await writeFile(files.json, renderMatrixJson(run.result));
     await writeFile(files.md, renderMatrixMarkdown(run.result));
     await writeFile(files.html, renderMatrixHtml(run.result));
+    const links = ['matrix.html', 'matrix.md', 'matrix.json'].map((f) => ({ label: f, href: f }));
+    await writeFile(
+      files.index,
+      renderIndexHtml({ matrix: matrixSection(run.result), links }, await loadChartAssets()),
+    );
     if (doc !== undefined) await writeFile(doc, renderInteropDoc(run.result));
   } catch (err) {
     throw new HarnessError('ERR_ECHOLOT_IO', `cannot write the matrix: ${(err as Error).message}`, {
@@ -102,6 +110,7 @@ export async function matrixCommand(argv: readonly string[]): Promise<number> {
   out(
     `\n${run.result.columns.length} servers x ${run.result.cases.length} cases in ${(run.result.durationMs / 1000).toFixed(1)} s\n` +
       `matrix: ${rel(files.html)}\n        ${rel(files.md)}\n        ${rel(files.json)}\n` +
+      `report: ${rel(files.index)}\n` +
       (doc === undefined ? '' : `doc:    ${doc}\n`),
   );
   if (json) process.stdout.write(renderMatrixJson(run.result));
@@ -109,4 +118,37 @@ export async function matrixCommand(argv: readonly string[]): Promise<number> {
   if (cols.some((c) => c.status === 'error' || c.exitCode === 70)) return 70;
   if (cols.some((c) => c.status === 'not-started')) return 69;
   return 0;
+}
+
+/** The matrix as the HTML report shows it: each cell linked to the case's row in that server's report. */
+export function matrixSection(result: MatrixResult): MatrixSection {
+  const checked = result.columns.filter((c) => c.reportDir !== undefined);
+  return {
+    columns: result.columns.map((c) => ({
+      id: c.name,
+      label: c.name,
+      ...(c.reportDir === undefined ? {} : { href: `${c.reportDir}/index.html` }),
+    })),
+    rows: result.cases.map((k) => ({
+      id: k.id,
+      title: k.title,
+      cells: Object.fromEntries(
+        checked.flatMap((c) => {
+          const cell = c.cells[k.id];
+          return cell === undefined
+            ? []
+            : [
+                [
+                  c.name,
+                  {
+                    verdict: cell.verdict,
+                    message: cell.message,
+                    href: `${c.reportDir}/index.html#case-${k.id}`,
+                  },
+                ],
+              ];
+        }),
+      ),
+    })),
+  };
 }
