@@ -97,7 +97,11 @@ describe('the conformance catalogue against faulty fixture servers', function ()
         const r = (await runsOf(fixture)).full;
         expect(r.stderr, 'stderr').to.not.match(/internal error|at .*\.js:\d+/);
         const verdicts = verdictsOf(r.stdout);
-        expect(idsWith(verdicts, 'FAIL'), `FAIL cases\n${r.stderr}`).to.deep.equal([...fixture.fails].sort());
+        const optional = new Set(fixture.mayFail ?? []);
+        expect(
+          idsWith(verdicts, 'FAIL').filter((id) => !optional.has(id)),
+          `FAIL cases\n${r.stderr}`,
+        ).to.deep.equal([...fixture.fails].sort());
         expect(idsWith(verdicts, 'NON-STRICT'), 'NON-STRICT cases').to.deep.equal(
           [...fixture.nonStrict].sort(),
         );
