@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { colorEnabled } from '../harness/cli/terminal.js';
-import type { IntervalStats, LatencySummary, LoadResult } from '../harness/load/types.js';
+import type { IntervalStats, LoadResult } from '../harness/load/types.js';
 import { renderSummary, renderSummaryTable } from '../harness/reporters/console.js';
 import {
   MAX_ANNOTATIONS,
@@ -20,6 +20,7 @@ import type { CaseResult } from '../harness/results/case-result.js';
 import { comparePayloads } from '../harness/results/evidence.js';
 import { summarize, type RunInfo, type Summary } from '../harness/results/summary.js';
 import type { Verdict } from '../harness/results/verdict.js';
+import { sampleLatency, sampleOptions } from './helpers/load-sample.js';
 
 const run: RunInfo = {
   runId: '2026-01-01T00-00-00Z-abcdef',
@@ -83,19 +84,6 @@ function checkSummary(failures = 1): Summary {
   return summarize(run, CATALOGUE, results);
 }
 
-const latency = (p50: number): LatencySummary => ({
-  count: 1000,
-  min: p50 / 2,
-  p50,
-  p90: p50 * 2,
-  p99: p50 * 4,
-  p999: p50 * 8,
-  p9999: p50 * 16,
-  max: p50 * 32,
-  mean: p50 * 1.2,
-  stdev: p50 / 3,
-});
-
 const interval = (atMs: number, sent: number, lost: number): IntervalStats => ({
   atMs,
   sent,
@@ -112,21 +100,7 @@ function loadReport(extra: Partial<LoadReportInput> = {}): LoadReportInput {
     runId: 'abcdef0123456789',
     target: { input: '', address: '127.0.0.1', port: 40_000, embedded: true },
     mode: 'rate',
-    options: {
-      mode: 'rate',
-      durationMs: 3000,
-      warmupMs: 0,
-      rate: 1000,
-      arrival: 'constant',
-      workers: 1,
-      maxLagUs: 1000,
-      sizes: [64],
-      flows: 4,
-      window: 64,
-      drainMs: 1000,
-      intervalMs: 1000,
-      ownTarget: false,
-    },
+    options: sampleOptions({ durationMs: 3000, rate: 1000 }),
     startedAt: '2026-01-01T00:00:00.000Z',
     durationMs: 3000,
     counters: {
@@ -145,9 +119,9 @@ function loadReport(extra: Partial<LoadReportInput> = {}): LoadReportInput {
     },
     perFlow: [],
     rates: { offered: 1000, echoes: 996.7, sent: 1000 },
-    response: latency(100),
-    service: latency(70),
-    sendLag: latency(5),
+    response: sampleLatency(100),
+    service: sampleLatency(70),
+    sendLag: sampleLatency(5),
     jitterUs: 12,
     intervals: [interval(0, 1000, 0), interval(1000, 1000, 10), interval(2000, 1000, 0)],
     generator: { socketDrops: 0, rcvbufErrors: 0, sndbufErrors: 0, bottleneck: false, reasons: [] },

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { evaluateThresholds, parseThresholds } from '../harness/load/thresholds.js';
-import type { IntervalStats, LatencySummary, LoadCounters, LoadResult } from '../harness/load/types.js';
+import type { IntervalStats, LoadCounters, LoadResult } from '../harness/load/types.js';
 import {
   formatLatency,
   renderGeneratorHealth,
@@ -16,20 +16,7 @@ import {
   renderResultLine,
   type LoadReportJson,
 } from '../harness/reporters/load-json.js';
-
-const latency = (p50: number, extra: Partial<LatencySummary> = {}): LatencySummary => ({
-  count: 1000,
-  min: p50 / 2,
-  p50,
-  p90: p50 * 2,
-  p99: p50 * 4,
-  p999: p50 * 8,
-  p9999: p50 * 16,
-  max: p50 * 32,
-  mean: p50 * 1.2,
-  stdev: p50 / 3,
-  ...extra,
-});
+import { sampleLatency, sampleOptions } from './helpers/load-sample.js';
 
 const counters = (extra: Partial<LoadCounters> = {}): LoadCounters => ({
   sent: 10_000,
@@ -64,29 +51,15 @@ function result(extra: Partial<LoadResult> = {}): LoadResult {
     runId: '20260101T000000Z-abcd',
     target: { input: '', address: '127.0.0.1', port: 40_000, embedded: true },
     mode: 'rate',
-    options: {
-      mode: 'rate',
-      durationMs: 1000,
-      warmupMs: 0,
-      rate: 10_000,
-      arrival: 'constant',
-      sizes: [64],
-      flows: 4,
-      window: 64,
-      drainMs: 1000,
-      intervalMs: 1000,
-      ownTarget: false,
-      workers: 1,
-      maxLagUs: 1000,
-    },
+    options: sampleOptions(),
     startedAt: '2026-01-01T00:00:00.000Z',
     durationMs: 1000,
     counters: counters(),
     perFlow: [],
     rates: { offered: 10_000, echoes: 9_880, sent: 10_000 },
-    response: latency(100),
-    service: latency(70),
-    sendLag: latency(5),
+    response: sampleLatency(100),
+    service: sampleLatency(70),
+    sendLag: sampleLatency(5),
     jitterUs: 12,
     intervals: [interval],
     generator: {
@@ -183,8 +156,8 @@ describe('load renderers', () => {
     it('shows dashes instead of numbers when nothing was answered', () => {
       const silent = result({
         counters: counters({ received: 0, unique: 0, lost: 10_000 }),
-        response: latency(0, { count: 0 }),
-        service: latency(0, { count: 0 }),
+        response: sampleLatency(0, { count: 0 }),
+        service: sampleLatency(0, { count: 0 }),
       });
       const outcomes = evaluateThresholds(silent, parseThresholds(['p99<2ms']));
       const text = renderLoadResult(silent, outcomes, plain);
@@ -206,7 +179,7 @@ describe('load renderers', () => {
 
   describe('json', () => {
     it('renders the result with thresholds (NaN as null) and the pass flag', () => {
-      const r = result({ response: latency(0, { count: 0 }) });
+      const r = result({ response: sampleLatency(0, { count: 0 }) });
       const outcomes = evaluateThresholds(r, parseThresholds(['p99<2ms', 'loss<=120']));
       const doc = JSON.parse(renderLoadJson(r, outcomes)) as LoadReportJson;
       expect(doc.runId).to.equal(r.runId);

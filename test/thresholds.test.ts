@@ -7,21 +7,8 @@ import {
   thresholdsPassed,
   type Threshold,
 } from '../harness/load/thresholds.js';
-import type { LatencySummary, LoadCounters, LoadResult } from '../harness/load/types.js';
-
-const latency = (p50: number, extra: Partial<LatencySummary> = {}): LatencySummary => ({
-  count: 1000,
-  min: p50 / 2,
-  p50,
-  p90: p50 * 2,
-  p99: p50 * 4,
-  p999: p50 * 8,
-  p9999: p50 * 16,
-  max: p50 * 32,
-  mean: p50 * 1.2,
-  stdev: p50 / 3,
-  ...extra,
-});
+import type { LoadCounters, LoadResult } from '../harness/load/types.js';
+import { sampleLatency, sampleOptions } from './helpers/load-sample.js';
 
 const counters = (extra: Partial<LoadCounters> = {}): LoadCounters => ({
   sent: 10_000,
@@ -45,29 +32,15 @@ function result(extra: Partial<LoadResult> = {}): LoadResult {
     runId: 'test-run',
     target: { input: '127.0.0.1:7', address: '127.0.0.1', port: 7, embedded: false },
     mode: 'rate',
-    options: {
-      mode: 'rate',
-      durationMs: 1000,
-      warmupMs: 0,
-      rate: 10_000,
-      arrival: 'constant',
-      sizes: [64],
-      flows: 4,
-      window: 64,
-      drainMs: 1000,
-      intervalMs: 1000,
-      ownTarget: false,
-      workers: 1,
-      maxLagUs: 1000,
-    },
+    options: sampleOptions(),
     startedAt: '2026-01-01T00:00:00.000Z',
     durationMs: 1000,
     counters: counters(),
     perFlow: [],
     rates: { offered: 10_000, echoes: 9_990, sent: 10_000 },
-    response: latency(100),
-    service: latency(70),
-    sendLag: latency(5),
+    response: sampleLatency(100),
+    service: sampleLatency(70),
+    sendLag: sampleLatency(5),
     jitterUs: 12,
     intervals: [],
     generator: { socketDrops: 0, rcvbufErrors: 0, sndbufErrors: 0, bottleneck: false, reasons: [] },
@@ -193,8 +166,8 @@ describe('load thresholds', () => {
     it('fails latency and ratio thresholds when there is nothing to judge (no replies, nothing sent)', () => {
       const silent = result({
         counters: counters({ received: 0, unique: 0, lost: 10_000, reordered: 0 }),
-        response: latency(0, { count: 0 }),
-        service: latency(0, { count: 0 }),
+        response: sampleLatency(0, { count: 0 }),
+        service: sampleLatency(0, { count: 0 }),
       });
       expect(Number.isNaN(one('p99<2ms', silent).actual)).to.equal(true);
       expect(one('p99<2ms', silent).ok).to.equal(false);
