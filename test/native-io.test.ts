@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { probeStatusOf } from '../harness/load/flows.js';
 import { EchoClient } from '../harness/net/echo-client.js';
 import { NativeClient } from '../harness/net/native-client.js';
 import { nativeIo, PROBE_ROW_STRIDE, PROBE_STATUS } from '../harness/net/native-io.js';
@@ -261,16 +262,7 @@ describe('native I/O: client sockets', function () {
 function expectedRow(d: ProbeDecode): number[] {
   if (d.kind === 'foreign') return [PROBE_STATUS.foreign, 0, 0, 0, 0];
   const p = d.kind === 'probe' ? d : d.probe;
-  const status =
-    d.kind === 'probe'
-      ? PROBE_STATUS.probe
-      : d.kind === 'truncated'
-        ? p === undefined
-          ? PROBE_STATUS.truncated
-          : PROBE_STATUS.truncatedHeader
-        : p === undefined
-          ? PROBE_STATUS.corrupted
-          : PROBE_STATUS.corruptedHeader;
+  const status = probeStatusOf(d);
   return [status, p?.flow ?? 0, p?.seq ?? 0, p?.intendedNs ?? 0, p?.actualNs ?? 0];
 }
 

@@ -58,17 +58,16 @@ function sinkDecoded(sink: ReplySink, flow: Flow, d: ProbeDecode, atNs: number):
     return;
   }
   const p = d.kind === 'probe' ? d : d.probe;
-  const status =
-    d.kind === 'probe'
-      ? PROBE_STATUS.probe
-      : d.kind === 'truncated'
-        ? p === undefined
-          ? PROBE_STATUS.truncated
-          : PROBE_STATUS.truncatedHeader
-        : p === undefined
-          ? PROBE_STATUS.corrupted
-          : PROBE_STATUS.corruptedHeader;
-  sink(flow, status, p?.flow ?? 0, p?.seq ?? 0, p?.intendedNs ?? 0, p?.actualNs ?? 0, atNs);
+  sink(flow, probeStatusOf(d), p?.flow ?? 0, p?.seq ?? 0, p?.intendedNs ?? 0, p?.actualNs ?? 0, atNs);
+}
+
+/** decodeProbe's verdict as the status code of a native receive row (the two paths report alike). */
+export function probeStatusOf(d: ProbeDecode): number {
+  if (d.kind === 'foreign') return PROBE_STATUS.foreign;
+  if (d.kind === 'probe') return PROBE_STATUS.probe;
+  const header = d.probe !== undefined;
+  if (d.kind === 'truncated') return header ? PROBE_STATUS.truncatedHeader : PROBE_STATUS.truncated;
+  return header ? PROBE_STATUS.corruptedHeader : PROBE_STATUS.corrupted;
 }
 
 /** How to open the flows. */
