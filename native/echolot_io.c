@@ -10,9 +10,11 @@
  *   non-unicast or unlisted destinations, an optional JavaScript policy called once per batch) and sent back
  *   with sendmmsg, each reply leaving from the request's destination address (IP_PKTINFO / IPV6_PKTINFO),
  *   so one wildcard socket per family answers correctly for every local address.
- * - client (the load generator): JavaScript is called once per batch with the count; the datagrams sit in
- *   a shared receive arena. Sends are written by JavaScript into a per-socket send arena and flushed with
- *   one sendmmsg per call.
+ * - client: JavaScript is called once per batch with the count; the datagrams sit in a shared receive arena.
+ *   Sends are written by JavaScript into a per-socket send arena and flushed with one sendmmsg per call.
+ * - probe client (the load generator's flows): a client whose probes are encoded and checked here. All probe
+ *   clients of a thread share one epoll set, polled by a single uv_poll_t: one wake-up drains every ready
+ *   socket and one JavaScript call receives the rows of all of them (see group_on_poll).
  * A send that would block is copied into a bounded queue and retried when the descriptor turns writable;
  * beyond the bound the datagram is dropped and counted.
  */
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +43,10 @@
 #define CTL_LEN 64
 #define MAX_FILTER 64
 #define QUEUE_MAX_BYTES (64u << 20)
+/* Probe group: rows handed to JavaScript per call, segments (one per socket drained) per call, epoll events per wake-up. */
+#define G_ROWS 1024
+#define G_SEGS 256
+#define G_EVENTS 64
 
 /* ST_POLICY counts every policy drop; ST_LOOP_PORT, ST_OWN_PORT and ST_DESTINATION break down the ones decided
  * here (the rest were dropped by the JavaScript policy, which counts its own reasons). */
@@ -84,7 +91,26 @@ typedef struct {
   char out_ctl[BATCH][CTL_LEN];
   uint8_t *verdict;
   napi_ref verdict_ref;
+  /* Probe group of this thread (NULL until a probe client joins; freed once the last one leaves). */
+  struct Group *group;
+  double *grows;   /* G_ROWS x P_STRIDE receive rows */
+  int32_t *gsegs;  /* G_SEGS x SEG_STRIDE: member, rows, errno */
+  napi_ref grows_ref, gsegs_ref, gfn_ref;
+  napi_async_context gactx;
 } Shared;
+
+/* One epoll set for every probe client of a thread, polled by one uv_poll_t on Node's loop. */
+typedef struct Group {
+  napi_env env;
+  Shared *sh;
+  int epfd;
+  uv_poll_t poll;
+  int closing;
+  struct Sock **members; /* by member index (the epoll event's data); NULL = free */
+  uint32_t cap, count;
+} Group;
+
+enum { SEG_MEMBER, SEG_ROWS, SEG_ERRNO, SEG_STRIDE };
 
 typedef struct {
   uint8_t *data;
@@ -146,9 +172,10 @@ typedef struct Sock {
   int probe_on;
   uint8_t run_id[8];
   uint32_t probe_flow;
-  double *precv; /* BATCH x P_STRIDE: status, flow, seq, intended ns, actual ns, receive ns */
   double *psend; /* sslots x 4: seq, intended ns, actual ns, length */
-  napi_ref precv_ref, psend_ref;
+  napi_ref psend_ref;
+  Group *group; /* probe clients: polled through the thread's group, not poll */
+  uint32_t member;
 } Sock;
 
 static napi_value throw_errno(napi_env env, int err, const char *syscall) {
@@ -252,10 +279,15 @@ static void queue_pop(Sock *s) {
 }
 
 static void update_poll(Sock *s) {
-  if (!s->poll_init || s->closed) return;
+  if ((!s->poll_init && s->group == NULL) || s->closed) return;
   int want = UV_READABLE | (s->q_count > 0 ? UV_WRITABLE : 0);
   if (want == s->events) return;
   s->events = want;
+  if (s->group != NULL) {
+    struct epoll_event ev = {.events = EPOLLIN | (s->q_count > 0 ? EPOLLOUT : 0), .data.u32 = s->member};
+    epoll_ctl(s->group->epfd, EPOLL_CTL_MOD, s->fd, &ev);
+    return;
+  }
   uv_poll_start(&s->poll, want, on_poll);
 }
 
@@ -668,6 +700,187 @@ static void probe_decode(Sock *s, const uint8_t *b, size_t n, double *row, doubl
 
 static int client_send(Sock *s, uint32_t n);
 
+/* ---------------------------------------------------------------- probe group */
+
+/*
+ * One recvmmsg of at most `max` datagrams on a probe client, decoded into rows. Returns the rows written; 0 with
+ * *err = 0 when nothing is waiting, 0 with *err set when the socket reported an error (an ICMP report on the
+ * connected socket, consumed by this call).
+ */
+static int probe_recv(Sock *s, double *rows, int max, int *err) {
+  Shared *sh = s->sh;
+  *err = 0;
+  for (int i = 0; i < max; i++) {
+    struct msghdr *h = &sh->msgs[i].msg_hdr;
+    memset(h, 0, sizeof *h);
+    sh->iov[i].iov_base = sh->data + (size_t)i * SLOT;
+    sh->iov[i].iov_len = SLOT;
+    h->msg_iov = &sh->iov[i];
+    h->msg_iovlen = 1;
+  }
+  for (;;) {
+    int n = recvmmsg(s->fd, sh->msgs, (unsigned)max, MSG_DONTWAIT, NULL);
+    if (n > 0) {
+      double t = now_ns();
+      for (int i = 0; i < n; i++)
+        probe_decode(s, sh->data + (size_t)i * SLOT, sh->msgs[i].msg_len, rows + (size_t)i * P_STRIDE, t);
+      return n;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) *err = errno;
+    return 0;
+  }
+}
+
+/* Calls the group's JavaScript handler with the number of segments filled. */
+static void group_dispatch(Group *g, uint32_t nseg) {
+  Shared *sh = g->sh;
+  napi_env env = g->env;
+  napi_value fn, recv, argv[1], ignored;
+  if (sh->gfn_ref == NULL || napi_get_reference_value(env, sh->gfn_ref, &fn) != napi_ok || fn == NULL) return;
+  napi_get_global(env, &recv);
+  napi_create_uint32(env, nseg, &argv[0]);
+  if (napi_make_callback(env, sh->gactx, recv, fn, 1, argv, &ignored) == napi_pending_exception) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_fatal_exception(env, exc);
+  }
+}
+
+/* Appends rows (or an error) of member m to the segments, extending the last segment when it is m's. */
+static void group_note(Shared *sh, uint32_t *nseg, uint32_t m, int rows, int err) {
+  int32_t *last = *nseg > 0 ? sh->gsegs + (size_t)(*nseg - 1) * SEG_STRIDE : NULL;
+  if (err == 0 && last != NULL && last[SEG_MEMBER] == (int32_t)m && last[SEG_ERRNO] == 0) {
+    last[SEG_ROWS] += rows;
+    return;
+  }
+  int32_t *seg = sh->gsegs + (size_t)(*nseg)++ * SEG_STRIDE;
+  seg[SEG_MEMBER] = (int32_t)m;
+  seg[SEG_ROWS] = rows;
+  seg[SEG_ERRNO] = err;
+}
+
+/*
+ * The group's epoll set is readable: drain every ready socket (up to RECV_CAP datagrams each; level-triggered
+ * epoll brings the rest back next turn) into one run of rows, and hand them to JavaScript in one call, or in
+ * a few when the rows or segments fill up. Sockets are looked up by member index after every call into
+ * JavaScript, which may close them.
+ */
+static void group_on_poll(uv_poll_t *handle, int status, int events) {
+  (void)status;
+  (void)events;
+  Group *g = (Group *)handle->data;
+  Shared *sh = g->sh;
+  if (g->closing) return;
+  struct epoll_event evs[G_EVENTS];
+  int ready = epoll_wait(g->epfd, evs, G_EVENTS, 0);
+  if (ready <= 0) return;
+  napi_handle_scope scope;
+  napi_open_handle_scope(g->env, &scope);
+  uint32_t used = 0, nseg = 0;
+  for (int e = 0; e < ready && !g->closing; e++) {
+    uint32_t m = evs[e].data.u32;
+    Sock *s = m < g->cap ? g->members[m] : NULL;
+    if (s == NULL) continue;
+    if (evs[e].events & EPOLLOUT) {
+      queue_flush(s);
+      update_poll(s);
+    }
+    if (!(evs[e].events & (EPOLLIN | EPOLLERR))) continue;
+    for (int total = 0; total < RECV_CAP;) {
+      if (G_ROWS - used < BATCH || nseg == G_SEGS) {
+        group_dispatch(g, nseg);
+        used = nseg = 0;
+        s = g->closing || m >= g->cap ? NULL : g->members[m];
+        if (s == NULL) break;
+      }
+      int err;
+      int n = probe_recv(s, sh->grows + (size_t)used * P_STRIDE, BATCH, &err);
+      if (n > 0) {
+        group_note(sh, &nseg, m, n, 0);
+        used += (uint32_t)n;
+        total += n;
+        /* Fewer than asked: the queue was empty a moment ago; skip the call that would say EAGAIN. */
+        if (n < BATCH) break;
+      } else if (err != 0) {
+        group_note(sh, &nseg, m, 0, err);
+      } else {
+        break;
+      }
+    }
+  }
+  if (nseg > 0 && !g->closing) group_dispatch(g, nseg);
+  napi_close_handle_scope(g->env, scope);
+}
+
+static void group_closed(uv_handle_t *h) {
+  Group *g = (Group *)h->data;
+  close(g->epfd);
+  free(g->members);
+  free(g);
+}
+
+/* Adds a probe client to its thread's group (created on first use); 0 or an errno. */
+static int group_join(Sock *s) {
+  Shared *sh = s->sh;
+  Group *g = sh->group;
+  if (g == NULL) {
+    uv_loop_t *loop;
+    if (napi_get_uv_event_loop(s->env, &loop) != napi_ok) return EINVAL;
+    g = calloc(1, sizeof *g);
+    if (g == NULL) return ENOMEM;
+    g->env = s->env;
+    g->sh = sh;
+    g->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (g->epfd < 0) {
+      int err = errno;
+      free(g);
+      return err;
+    }
+    if (uv_poll_init(loop, &g->poll, g->epfd) != 0) {
+      close(g->epfd);
+      free(g);
+      return EINVAL;
+    }
+    g->poll.data = g;
+    uv_poll_start(&g->poll, UV_READABLE, group_on_poll);
+    sh->group = g;
+  }
+  uint32_t m = 0;
+  while (m < g->cap && g->members[m] != NULL) m++;
+  if (m == g->cap) {
+    uint32_t cap = g->cap ? g->cap * 2 : 16;
+    Sock **grown = realloc(g->members, cap * sizeof *grown);
+    if (grown == NULL) return ENOMEM;
+    memset(grown + g->cap, 0, (cap - g->cap) * sizeof *grown);
+    g->members = grown;
+    g->cap = cap;
+  }
+  struct epoll_event ev = {.events = EPOLLIN, .data.u32 = m};
+  if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, s->fd, &ev) != 0) return errno;
+  g->members[m] = s;
+  g->count++;
+  s->group = g;
+  s->member = m;
+  s->events = UV_READABLE;
+  /* While in the group, the wrapper must stay alive: the loop holds the only path to it. */
+  napi_reference_ref(s->env, s->self, NULL);
+  return 0;
+}
+
+/* Takes a probe client out of its group; the last one out closes the group (a new one opens on the next join). */
+static void group_leave(Sock *s) {
+  Group *g = s->group;
+  epoll_ctl(g->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+  g->members[s->member] = NULL;
+  s->group = NULL;
+  if (--g->count > 0) return;
+  g->closing = 1;
+  if (g->sh->group == g) g->sh->group = NULL;
+  uv_poll_stop(&g->poll);
+  uv_close((uv_handle_t *)&g->poll, group_closed);
+}
+
 static void read_ready(Sock *s) {
   Shared *sh = s->sh;
   int total = 0;
@@ -707,34 +920,14 @@ static void read_ready(Sock *s) {
     if (s->mode == MODE_ECHO) {
       echo_batch(s, n);
     } else {
-      if (s->probe_on) {
-        for (int i = 0; i < n; i++)
-          probe_decode(s, sh->data + (size_t)i * SLOT, sh->msgs[i].msg_len, s->precv + i * P_STRIDE, t);
-      } else {
-        for (int i = 0; i < n; i++) {
-          parse_meta(sh, i);
-          sh->ts[i] = t;
-        }
+      for (int i = 0; i < n; i++) {
+        parse_meta(sh, i);
+        sh->ts[i] = t;
       }
-      napi_value argv[1], result = NULL;
+      napi_value argv[1];
       napi_create_int32(s->env, n, &argv[0]);
-      call_js(s, s->on_event, 1, argv, &result);
-      /*
-       * Probe mode: the callback returns how many send slots it filled (the replies' successors); they leave
-       * here at once, with no extra call back into C and no wait for another turn of the loop.
-       */
-      uint32_t k = 0;
-      if (s->probe_on && !s->closed && result != NULL && napi_get_value_uint32(s->env, result, &k) == napi_ok &&
-          k > 0 && k <= s->sslots) {
-        int err = client_send(s, k);
-        if (err != 0) {
-          napi_value e[1];
-          napi_create_string_utf8(s->env, err < 0 ? "EINVAL" : uv_err_name(-err), NAPI_AUTO_LENGTH, &e[0]);
-          call_js(s, s->on_event, 1, e, NULL);
-        }
-      }
+      call_js(s, s->on_event, 1, argv, NULL);
     }
-    /* A client drains until EAGAIN, as gen-mmsg does: replies that came in meanwhile make the next burst larger. */
     /* A client drains until EAGAIN, as gen-mmsg does: replies that came in meanwhile make the next burst larger. */
     if (n < BATCH && s->mode == MODE_ECHO) break;
   }
@@ -771,7 +964,7 @@ static void free_sock_memory(Sock *s) {
 
 static void release_refs(Sock *s) {
   napi_env env = s->env;
-  napi_ref *refs[] = {&s->on_event, &s->on_policy, &s->refused_ref, &s->stats_ref, &s->sarena_ref, &s->slens_ref, &s->precv_ref, &s->psend_ref};
+  napi_ref *refs[] = {&s->on_event, &s->on_policy, &s->refused_ref, &s->stats_ref, &s->sarena_ref, &s->slens_ref, &s->psend_ref};
   for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
     if (*refs[i] != NULL) {
       napi_delete_reference(env, *refs[i]);
@@ -781,7 +974,6 @@ static void release_refs(Sock *s) {
   s->refused = NULL;
   s->stats = NULL;
   s->probe_on = 0;
-  s->precv = NULL;
   s->psend = NULL;
 }
 
@@ -807,7 +999,15 @@ static void do_close(Sock *s) {
   if (s->closed) return;
   s->closed = 1;
   release_refs(s);
-  if (s->poll_init) {
+  if (s->group != NULL) {
+    /* Not in libuv's own epoll set: the descriptor can go at once. */
+    group_leave(s);
+    close(s->fd);
+    s->fd = -1;
+    free_sock_memory(s);
+    destroy_actx(s);
+    if (s->self != NULL) napi_reference_unref(s->env, s->self, NULL);
+  } else if (s->poll_init) {
     uv_poll_stop(&s->poll);
     /*
      * Release the port now (a caller may rebind it at once) but keep the descriptor number reserved until
@@ -1126,32 +1326,47 @@ static napi_value sock_set_policy(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* startClient(sendSlots, slotSize, queueMax) -> [ArrayBuffer arena, Int32Array lengths]; starts receiving. */
-static napi_value sock_start_client(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Sock *s = unwrap(env, info, &argc, argv);
-  if (s == NULL) return NULL;
-  if (s->mode != MODE_CLIENT) return throw_msg(env, "not a client socket");
+/* The send arena of a client socket: slots x size bytes and a length per slot, plus the send queue. */
+static int setup_client(napi_env env, Sock *s, napi_value *argv, napi_value *arena, napi_value *lens) {
+  if (s->mode != MODE_CLIENT || s->sarena != NULL) {
+    throw_msg(env, "not an unstarted client socket");
+    return -1;
+  }
   uint32_t slots, size, qmax;
-  CHECK(napi_get_value_uint32(env, argv[0], &slots));
-  CHECK(napi_get_value_uint32(env, argv[1], &size));
-  CHECK(napi_get_value_uint32(env, argv[2], &qmax));
-  if (slots < 1 || slots > 1024 || size < 1 || size > SLOT) return throw_msg(env, "bad send arena shape");
-  napi_value arena, lens_ab, lens, out;
+  if (napi_get_value_uint32(env, argv[0], &slots) != napi_ok || napi_get_value_uint32(env, argv[1], &size) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &qmax) != napi_ok)
+    return -1;
+  if (slots < 1 || slots > 1024 || size < 1 || size > SLOT) {
+    throw_msg(env, "bad send arena shape");
+    return -1;
+  }
+  napi_value lens_ab;
   void *mem;
-  CHECK(napi_create_arraybuffer(env, (size_t)slots * size, &mem, &arena));
+  if (napi_create_arraybuffer(env, (size_t)slots * size, &mem, arena) != napi_ok) return -1;
   s->sarena = mem;
-  CHECK(napi_create_arraybuffer(env, (size_t)slots * 4, &mem, &lens_ab));
-  CHECK(napi_create_typedarray(env, napi_int32_array, slots, lens_ab, 0, &lens));
+  if (napi_create_arraybuffer(env, (size_t)slots * 4, &mem, &lens_ab) != napi_ok ||
+      napi_create_typedarray(env, napi_int32_array, slots, lens_ab, 0, lens) != napi_ok)
+    return -1;
   s->slens = mem;
-  napi_create_reference(env, arena, 1, &s->sarena_ref);
-  napi_create_reference(env, lens, 1, &s->slens_ref);
+  napi_create_reference(env, *arena, 1, &s->sarena_ref);
+  napi_create_reference(env, *lens, 1, &s->slens_ref);
   s->sslots = slots;
   s->sslot_size = size;
   s->smsgs = calloc(slots, sizeof(struct mmsghdr));
   s->siov = calloc(slots, sizeof(struct iovec));
-  if (s->smsgs == NULL || s->siov == NULL || alloc_queue(s, qmax) != 0) return throw_msg(env, "out of memory");
+  if (s->smsgs == NULL || s->siov == NULL || alloc_queue(s, qmax) != 0) {
+    throw_msg(env, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
+/* startClient(sendSlots, slotSize, queueMax) -> [ArrayBuffer arena, Int32Array lengths]; starts receiving. */
+static napi_value sock_start_client(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], arena, lens, out;
+  Sock *s = unwrap(env, info, &argc, argv);
+  if (s == NULL || setup_client(env, s, argv, &arena, &lens) != 0) return NULL;
   if (start_poll(env, s) != 0) return throw_msg(env, "cannot poll the socket");
   napi_create_array_with_length(env, 2, &out);
   napi_set_element(env, out, 0, arena);
@@ -1195,38 +1410,42 @@ static napi_value sock_send(napi_env env, napi_callback_info info) {
 }
 
 /*
- * startProbes(runId: Uint8Array(8), flow) -> [Float64Array receive rows (BATCH x P_STRIDE), Float64Array send rows
- * (slots x 4)]. From then on, every received batch is decoded into receive rows (the callback gets the count, as
- * before) and send(count) encodes slot i from send row i (seq, intended ns, actual ns; the length from lengths[i])
- * before sending it. A client socket only, after startClient.
+ * startProbeClient(sendSlots, slotSize, queueMax, runId: Uint8Array(8), flow) -> [ArrayBuffer arena, Int32Array
+ * lengths, Float64Array send rows (slots x 4), member index]. A client whose probes are encoded and checked here:
+ * send(count) encodes slot i from send row i (seq, intended ns, actual ns; the length from lengths[i]) before
+ * sending it, and received datagrams are decoded into the rows of the thread's probe group (probeGroup()), where
+ * they arrive under this member index. Needs probeGroup() first.
  */
-static napi_value sock_start_probes(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+static napi_value sock_start_probe_client(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5], arena, lens, send, member, out;
   Sock *s = unwrap(env, info, &argc, argv);
   if (s == NULL) return NULL;
-  if (s->mode != MODE_CLIENT || s->sarena == NULL) return throw_msg(env, "startProbes needs a started client socket");
+  if (s->sh->gfn_ref == NULL) return throw_msg(env, "startProbeClient needs probeGroup() first");
   napi_typedarray_type type;
   size_t length;
   void *data;
-  CHECK(napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[3], &type, &length, &data, NULL, NULL));
   if (type != napi_uint8_array || length != 8) return throw_msg(env, "run id must be Uint8Array(8)");
   uint32_t flow;
-  CHECK(napi_get_value_uint32(env, argv[1], &flow));
+  CHECK(napi_get_value_uint32(env, argv[4], &flow));
   if (flow > 0xffff) return throw_msg(env, "flow id must fit 16 bits");
+  if (setup_client(env, s, argv, &arena, &lens) != 0) return NULL;
   if (s->sslot_size < PROBE_HEADER) return throw_msg(env, "send slots are smaller than a probe header");
-  napi_value recv, send, out;
   void *mem;
-  if ((recv = typed(env, napi_float64_array, (size_t)BATCH * P_STRIDE, 8, &mem, &s->precv_ref)) == NULL) return NULL;
-  s->precv = mem;
   if ((send = typed(env, napi_float64_array, (size_t)s->sslots * 4, 8, &mem, &s->psend_ref)) == NULL) return NULL;
   s->psend = mem;
   memcpy(s->run_id, data, 8);
   s->probe_flow = flow;
   s->probe_on = 1;
-  napi_create_array_with_length(env, 2, &out);
-  napi_set_element(env, out, 0, recv);
-  napi_set_element(env, out, 1, send);
+  int err = group_join(s);
+  if (err != 0) return throw_errno(env, err, "epoll");
+  napi_create_uint32(env, s->member, &member);
+  napi_create_array_with_length(env, 4, &out);
+  napi_set_element(env, out, 0, arena);
+  napi_set_element(env, out, 1, lens);
+  napi_set_element(env, out, 2, send);
+  napi_set_element(env, out, 3, member);
   return out;
 }
 
@@ -1277,6 +1496,42 @@ static napi_value probe_bind(napi_env env, napi_callback_info info) {
   if (err == 0) return NULL;
   napi_value out;
   napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
+/*
+ * probeGroup(fn) -> [Float64Array rows (G_ROWS x P_STRIDE), Int32Array segments (G_SEGS x SEG_STRIDE)]. fn(count)
+ * is called once per wake-up of the thread's probe clients with the number of segments filled: segment k is
+ * (member index, rows, errno); its rows follow those of segment k-1 from row 0 (status, flow, seq, intended ns,
+ * actual ns, receive ns on the uv_hrtime clock); a nonzero errno is an error the socket reported (no rows).
+ * Calling it again replaces fn; the arrays stay the same.
+ */
+static napi_value probe_group(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], rows, segs, out;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_valuetype t = napi_undefined;
+  if (argc >= 1) napi_typeof(env, argv[0], &t);
+  if (t != napi_function) return throw_msg(env, "probeGroup needs a function");
+  Shared *sh;
+  CHECK(napi_get_instance_data(env, (void **)&sh));
+  if (sh->grows == NULL) {
+    void *mem;
+    if (typed(env, napi_float64_array, (size_t)G_ROWS * P_STRIDE, 8, &mem, &sh->grows_ref) == NULL) return NULL;
+    sh->grows = mem;
+    if (typed(env, napi_int32_array, (size_t)G_SEGS * SEG_STRIDE, 4, &mem, &sh->gsegs_ref) == NULL) return NULL;
+    sh->gsegs = mem;
+    napi_value name;
+    napi_create_string_utf8(env, "echolot:probe-group", NAPI_AUTO_LENGTH, &name);
+    CHECK(napi_async_init(env, NULL, name, &sh->gactx));
+  }
+  if (sh->gfn_ref != NULL) napi_delete_reference(env, sh->gfn_ref);
+  napi_create_reference(env, argv[0], 1, &sh->gfn_ref);
+  napi_get_reference_value(env, sh->grows_ref, &rows);
+  napi_get_reference_value(env, sh->gsegs_ref, &segs);
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, rows);
+  napi_set_element(env, out, 1, segs);
   return out;
 }
 
@@ -1359,7 +1614,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setPolicy", NULL, sock_set_policy, NULL, NULL, NULL, napi_default, NULL},
       {"startClient", NULL, sock_start_client, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, sock_send, NULL, NULL, NULL, napi_default, NULL},
-      {"startProbes", NULL, sock_start_probes, NULL, NULL, NULL, napi_default, NULL},
+      {"startProbeClient", NULL, sock_start_probe_client, NULL, NULL, NULL, napi_default, NULL},
       {"queued", NULL, sock_queued, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, sock_close, NULL, NULL, NULL, napi_default, NULL},
   };
@@ -1370,6 +1625,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"Socket", NULL, NULL, NULL, NULL, ctor, napi_enumerable, NULL},
       {"probeBind", NULL, probe_bind, NULL, NULL, NULL, napi_enumerable, NULL},
       {"hrtime", NULL, hrtime, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"probeGroup", NULL, probe_group, NULL, NULL, NULL, napi_enumerable, NULL},
       {"shared", NULL, get_shared, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));

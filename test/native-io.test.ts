@@ -319,8 +319,8 @@ describe('native I/O: load probes in C', function () {
         probes: {
           runId,
           flow: flowId,
-          onRows: (rows, count) => {
-            for (let i = 0; i < count; i++) {
+          onRows: (rows, start, count) => {
+            for (let i = start; i < start + count; i++) {
               got.push(Array.from(rows.subarray(i * PROBE_ROW_STRIDE, i * PROBE_ROW_STRIDE + 5)));
             }
           },
@@ -344,6 +344,136 @@ describe('native I/O: load probes in C', function () {
     } finally {
       await client?.close();
       server.close();
+    }
+  });
+});
+
+describe('native I/O: the probe group (all probe clients of a thread in one epoll set)', function () {
+  this.timeout(10_000);
+  const runId = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+
+  /** Opens a probe client on 127.0.0.1:port whose rows (flow, seq) and faults are collected. */
+  function probeClient(
+    port: number,
+    flow: number,
+    rows: [number, number][],
+    faults: string[],
+    onRows?: () => void,
+  ): NativeClient {
+    const client = NativeClient.open(
+      {
+        family: 'IPv4',
+        connect: { address: '127.0.0.1', port },
+        maxSend: 64,
+        probes: {
+          runId,
+          flow,
+          onRows: (r, start, count) => {
+            for (let i = start; i < start + count; i++) {
+              const o = i * PROBE_ROW_STRIDE;
+              expect(r[o], `status of row ${i}`).to.equal(PROBE_STATUS.probe);
+              rows.push([r[o + 1] as number, r[o + 2] as number]);
+            }
+            onRows?.();
+          },
+        },
+      },
+      () => undefined,
+    );
+    expect(client).to.not.equal(undefined);
+    client!.onFaults((errno) => faults.push(errno));
+    return client!;
+  }
+
+  async function until(done: () => boolean, ms = 3000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  it('hands each client exactly its own replies, many clients at once', async function () {
+    requireNative(this);
+    const server = await startReferenceServer({ port: 0, bind: ['127.0.0.1'] });
+    const rows: [number, number][][] = [];
+    const clients: NativeClient[] = [];
+    try {
+      for (let f = 0; f < 12; f++) {
+        rows.push([]);
+        clients.push(probeClient(server.port, 100 + f, rows[f] as [number, number][], []));
+      }
+      // Rounds of 12 x 5 probes sent in one job (few enough for the default socket buffers): the replies
+      // of every client come back through the same wake-ups.
+      for (let round = 0; round < 8; round++) {
+        for (let k = 0; k < 5; k++) {
+          const seq = round * 5 + k;
+          clients.forEach((c, f) => c.sendProbe(seq, 1000 + f, 2000 + f, 48 + (seq % 16)));
+        }
+        await until(() => rows.every((r) => r.length >= (round + 1) * 5));
+      }
+      await until(() => rows.every((r) => r.length >= 40));
+      rows.forEach((r, f) => {
+        expect(r.map(([flow]) => flow)).to.deep.equal(Array(40).fill(100 + f));
+        expect(r.map(([, seq]) => seq).sort((a, b) => a - b)).to.deep.equal(
+          Array.from({ length: 40 }, (_, i) => i),
+        );
+      });
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await server.close();
+    }
+  });
+
+  it('survives a client closed while another client handles its rows, and serves the rest', async function () {
+    requireNative(this);
+    const server = await startReferenceServer({ port: 0, bind: ['127.0.0.1'] });
+    const a: [number, number][] = [];
+    const b: [number, number][] = [];
+    const c: [number, number][] = [];
+    const closeOnRows: NativeClient[] = [];
+    const first = probeClient(server.port, 1, a, [], () => void closeOnRows[0]?.close());
+    const victim = probeClient(server.port, 2, b, []);
+    closeOnRows.push(victim);
+    const third = probeClient(server.port, 3, c, []);
+    try {
+      for (let seq = 0; seq < 20; seq++) for (const x of [first, victim, third]) x.sendProbe(seq, 1, 2, 48);
+      await until(() => a.length >= 20 && c.length >= 20);
+      expect(a).to.have.length(20);
+      expect(c).to.have.length(20);
+      // Once closed, the victim hears nothing more; what it heard came before the close.
+      const heard = b.length;
+      first.sendProbe(20, 1, 2, 48);
+      third.sendProbe(20, 1, 2, 48);
+      await until(() => a.length >= 21 && c.length >= 21);
+      expect(b).to.have.length(heard);
+      expect(victim.pending).to.equal(0);
+    } finally {
+      await Promise.all([first, victim, third].map((x) => x.close()));
+      await server.close();
+    }
+  });
+
+  it('reports an ICMP port unreachable to the client it belongs to', async function () {
+    requireNative(this);
+    const server = await startReferenceServer({ port: 0, bind: ['127.0.0.1'] });
+    // A port nobody listens on: bound once, then closed.
+    const gone = createSocket('udp4');
+    await new Promise<void>((r) => gone.bind(0, '127.0.0.1', r));
+    const deadPort = gone.address().port;
+    await new Promise<void>((r) => gone.close(() => r()));
+    const liveRows: [number, number][] = [];
+    const liveFaults: string[] = [];
+    const deadFaults: string[] = [];
+    const live = probeClient(server.port, 1, liveRows, liveFaults);
+    const dead = probeClient(deadPort, 2, [], deadFaults);
+    try {
+      dead.sendProbe(0, 1, 2, 48);
+      live.sendProbe(0, 1, 2, 48);
+      await until(() => deadFaults.length > 0 && liveRows.length > 0);
+      expect(deadFaults).to.deep.equal(['ECONNREFUSED']);
+      expect(liveFaults).to.deep.equal([]);
+      expect(liveRows).to.deep.equal([[1, 0]]);
+    } finally {
+      await Promise.all([live.close(), dead.close()]);
+      await server.close();
     }
   });
 });

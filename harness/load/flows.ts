@@ -40,10 +40,17 @@ export type ReplySink = (
 ) => void;
 
 /**
- * What a flow does with one batch of native receive rows (PROBE_ROW_STRIDE numbers per reply, the
- * fields of ReplySink; add `offsetNs` to a receive time for clockNs()'s clock). Set by the engine.
+ * What a flow does with one batch of native receive rows: `count` rows from row `start` on,
+ * PROBE_ROW_STRIDE numbers per reply (the fields of ReplySink; add `offsetNs` to a receive time for
+ * clockNs()'s clock). Set by the engine.
  */
-export type BatchSink = (flow: Flow, rows: Float64Array, count: number, offsetNs: number) => void;
+export type BatchSink = (
+  flow: Flow,
+  rows: Float64Array,
+  start: number,
+  count: number,
+  offsetNs: number,
+) => void;
 
 /** The engine's reply handlers: per reply (node:dgram) and per batch of rows (native path). */
 export interface ReplySinks {
@@ -127,8 +134,8 @@ export class Flow {
         probes: {
           runId: setup.runId,
           flow: id,
-          // One call per received batch; the rows were checked in C.
-          onRows: (rows, count, offsetNs) => sinks.batch(flow as Flow, rows, count, offsetNs),
+          // The rows were checked in C; one call per flow and wake-up of the thread's probe group.
+          onRows: (rows, start, count, offsetNs) => sinks.batch(flow as Flow, rows, start, count, offsetNs),
         },
       },
       () => undefined,
@@ -155,15 +162,16 @@ export class Flow {
 
   /**
    * Encodes and sends probe `seq` (already allocated) of size index `sizeIndex`, stamping the actual
-   * send time just before the hand-off; without `intendedNs` (closed-loop modes) the intended time is
-   * the actual one. Returns the actual send time, ns.
+   * send time just before the hand-off (or `nowNs`, a clock read the caller just made for a burst);
+   * without `intendedNs` (closed-loop modes) the intended time is the actual one. Returns the actual
+   * send time, ns.
    */
-  send(seq: number, sizeIndex: number, intendedNs?: number): number {
+  send(seq: number, sizeIndex: number, intendedNs?: number, nowNs?: number): number {
     const size = this.setup.sizes[sizeIndex] as number;
     const client = this.client;
     if (client instanceof NativeClient) {
       // C encodes the probe when the batch is flushed (at the end of this job), from these numbers.
-      const actualNs = clockNs();
+      const actualNs = nowNs ?? clockNs();
       client.sendProbe(seq, intendedNs ?? actualNs, actualNs, size);
       return actualNs;
     }
@@ -239,6 +247,6 @@ export function flowIo(): IoPath {
 /** LoadResult.ioPath: the I/O path in words. */
 export function flowIoPath(): string {
   return flowIo() === 'native'
-    ? 'native: recvmmsg/sendmmsg batches, probes encoded and checked in C, one JavaScript call per received batch, main thread'
+    ? 'native: recvmmsg/sendmmsg batches, probes encoded and checked in C, all flows in one epoll set, one JavaScript call per wake-up, main thread'
     : 'node:dgram, one send and one message event per datagram, main thread';
 }

@@ -99,6 +99,15 @@ export class LatencyRecorder {
     this.sumSq += v * v;
   }
 
+  /** Records `count` equal values at once (the closed-loop modes' send lags, identically 0). */
+  recordRepeated(us: number, count: number): void {
+    if (count <= 0) return;
+    const v = us < 0 ? 0 : us > HIGHEST_TRACKABLE_US ? HIGHEST_TRACKABLE_US : us;
+    this.flush();
+    this.histogram.recordValueWithCount(Math.round(v), count);
+    this.mergeMoments(count, v, v, v * count, v * v * count);
+  }
+
   /** Values recorded. */
   get count(): number {
     return this.n;

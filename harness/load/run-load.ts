@@ -193,6 +193,7 @@ export async function measureShare(
   let measureStart = Infinity;
   let measureEnd = -Infinity;
   let outstanding = 0;
+  let zeroLags = 0;
   let lastAnswerNs = 0;
   let driver: WindowDriver | undefined;
   const measured = (intendedNs: number): boolean => intendedNs >= measureStart && intendedNs < measureEnd;
@@ -287,14 +288,15 @@ export async function measureShare(
 
   // Native path: a batch of rows. Step 1 for all, the refills sent, then step 2 for all.
   let kinds = new Uint8Array(64);
-  const onBatch = (flow: Flow, rows: Float64Array, count: number, offsetNs: number): void => {
+  const onBatch = (flow: Flow, rows: Float64Array, start: number, count: number, offsetNs: number): void => {
     if (count > kinds.length) kinds = new Uint8Array(count);
     const n = count;
-    for (let i = 0, o = 0; i < n; i++, o += PROBE_ROW_STRIDE) {
+    const first = start * PROBE_ROW_STRIDE;
+    for (let i = 0, o = first; i < n; i++, o += PROBE_ROW_STRIDE) {
       kinds[i] = replyWindow(flow, rows[o] as number, rows[o + 1] as number, rows[o + 2] as number);
     }
     flow.flushSends();
-    for (let i = 0, o = 0; i < n; i++, o += PROBE_ROW_STRIDE) {
+    for (let i = 0, o = first; i < n; i++, o += PROBE_ROW_STRIDE) {
       const kind = kinds[i] as number;
       if (kind === NOT_COUNTED) continue;
       replyAccount(
@@ -344,11 +346,12 @@ export async function measureShare(
     };
 
     // Sends probe `seq` of `flow` with this intended time and counts it when it falls in the measurement.
-    // Without `intended` (closed-loop modes) the probe is due when it is sent.
-    const sendProbe = (flow: Flow, intended?: number): void => {
+    // Without `intended` (closed-loop modes) the probe is due when it is sent (at `nowNs` when given), so
+    // its send lag is 0 by definition: those are counted here and recorded in one go after the run.
+    const sendProbe = (flow: Flow, intended?: number, nowNs?: number): void => {
       const seq = flow.nextSeq++;
       flow.counters.ensure(seq);
-      const actualNs = flow.send(seq, seq % o.sizes.length, intended);
+      const actualNs = flow.send(seq, seq % o.sizes.length, intended, nowNs);
       const intendedNs = intended ?? actualNs;
       if (driver) {
         flow.inflight++;
@@ -358,7 +361,8 @@ export async function measureShare(
       if (!measured(intendedNs)) return;
       flow.counters.sent++;
       outstanding++;
-      sendLag.record((actualNs - intendedNs) / 1000);
+      if (intended === undefined) zeroLags++;
+      else sendLag.record((actualNs - intendedNs) / 1000);
       series.noteSent(series.bucketOf(intendedNs - measureStart));
     };
 
@@ -390,9 +394,17 @@ export async function measureShare(
       const window = o.mode === 'ping-pong' ? 1 : o.window;
       const expireNs = Math.max(10, Math.min(o.drainMs, 200)) * 1e6;
       while (clockNs() < t0) busyWait(0.05);
-      driver = new WindowDriver(flows, window, expireNs, measureEnd, (f) => sendProbe(f), onTick);
+      driver = new WindowDriver(
+        flows,
+        window,
+        expireNs,
+        measureEnd,
+        (f, now) => sendProbe(f, undefined, now),
+        onTick,
+      );
       await driver.run();
     }
+    sendLag.recordRepeated(0, zeroLags);
     const lastSendNs = clockNs();
     // Utilisation over the sending phase only: the drain is waiting by design.
     const rawElu = performance.eventLoopUtilization(elu0).utilization;

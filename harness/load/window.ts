@@ -18,16 +18,22 @@ export class WindowDriver {
     private readonly window: number,
     private readonly expireNs: number,
     private readonly endNs: number,
-    /** Sends one probe on the flow now (the engine counts it and pushes it on the flow's pending list). */
-    private readonly sendOne: (flow: Flow) => void,
+    /**
+     * Sends one probe on the flow, stamped `nowNs` (the engine counts it and pushes it on the flow's
+     * pending list).
+     */
+    private readonly sendOne: (flow: Flow, nowNs: number) => void,
     private readonly onTick?: () => void,
   ) {}
 
   /** Tops up one flow's window (called after every freed slot). */
   fill(flow: Flow): void {
-    // One clock read per top-up, not per probe: a top-up is at most `window` sends, microseconds.
-    if (!this.running || flow.inflight >= this.window || clockNs() >= this.endNs) return;
-    while (flow.inflight < this.window) this.sendOne(flow);
+    // One clock read per top-up, not per probe: a top-up is at most `window` sends, handed to the kernel
+    // together (one sendmmsg on the native path), so they share one send time.
+    if (!this.running || flow.inflight >= this.window) return;
+    const now = clockNs();
+    if (now >= this.endNs) return;
+    while (flow.inflight < this.window) this.sendOne(flow, now);
   }
 
   private expire(flow: Flow, now: number): void {

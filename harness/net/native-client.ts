@@ -1,7 +1,14 @@
 /** A connected client socket on the native I/O module: batched receive, sends written in place and flushed in one sendmmsg. */
+import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Family } from '../protocol/constants.js';
-import { nativeIo, type NativeShared, type NativeSocket } from './native-io.js';
+import {
+  nativeIo,
+  PROBE_SEGMENT_STRIDE,
+  type NativeModule,
+  type NativeShared,
+  type NativeSocket,
+} from './native-io.js';
 
 /** Receives one datagram: a view valid only during the call, and its receive time (ns, performance.now() clock). */
 export type NativeDataHandler = (data: Buffer, atNs: number) => void;
@@ -10,12 +17,16 @@ export type NativeDataHandler = (data: Buffer, atNs: number) => void;
 export type NativeFaultHandler = (errno: string) => void;
 
 /**
- * Receives one batch of probe rows (probe mode): `count` rows of PROBE_ROW_STRIDE numbers in `rows`, valid
- * only during the call; add `offsetNs` to a row's receive time to put it on performance.now()'s clock.
+ * Receives one batch of probe rows (probe mode): `count` rows of PROBE_ROW_STRIDE numbers in `rows` from row
+ * `start` on, valid only during the call; add `offsetNs` to a row's receive time to put it on
+ * performance.now()'s clock.
  */
-export type NativeProbeHandler = (rows: Float64Array, count: number, offsetNs: number) => void;
+export type NativeProbeHandler = (rows: Float64Array, start: number, count: number, offsetNs: number) => void;
 
-/** Probe mode: the probes of this run id and flow are encoded and checked in C (NativeSocket.startProbes). */
+/**
+ * Probe mode: the probes of this run id and flow are encoded and checked in C, and every probe client of
+ * the thread is polled together (NativeModule.probeGroup): one wake-up and one JavaScript call for all.
+ */
 export interface NativeProbeOptions {
   readonly runId: Uint8Array;
   readonly flow: number;
@@ -39,6 +50,34 @@ export interface NativeClientOptions {
 /** Datagrams that may wait for a full send buffer before further sends count as ENOBUFS. */
 const SEND_QUEUE_MAX = 4096;
 
+/** Errno names by number, for the errors the probe group reports as numbers. */
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+/** This thread's probe group: the clients by member index (see NativeModule.probeGroup). */
+let probeMembers: (NativeClient | undefined)[] | undefined;
+
+/** Sets up this thread's probe group once: one handler that hands each segment to its client. */
+function probeGroupMembers(native: NativeModule): (NativeClient | undefined)[] {
+  if (probeMembers !== undefined) return probeMembers;
+  const members: (NativeClient | undefined)[] = [];
+  // uv_hrtime and performance.now() tick on the same monotonic clock; only the origin differs.
+  const offsetNs = performance.now() * 1e6 - native.hrtime();
+  const [rows, segments] = native.probeGroup((count) => {
+    for (let k = 0, o = 0, start = 0; k < count; k++, o += PROBE_SEGMENT_STRIDE) {
+      const client = members[segments[o] as number];
+      const n = segments[o + 1] as number;
+      const errno = segments[o + 2] as number;
+      if (client !== undefined) {
+        if (n > 0) client.rowsIn(rows, start, n, offsetNs);
+        if (errno !== 0) client.faultIn(ERRNO_NAMES.get(errno) ?? `E${errno}`);
+      }
+      start += n;
+    }
+  });
+  probeMembers = members;
+  return members;
+}
+
 /**
  * One connected UDP socket on the native module. Datagrams arrive in batches (one JavaScript call per
  * batch); sends are encoded straight into the send arena (`slot()`, then `commit(length)`) and flushed
@@ -55,6 +94,9 @@ export class NativeClient {
   private inBatch = false;
   private closed = false;
   private onFault: NativeFaultHandler = () => undefined;
+  /** Probe mode: the rows handler and this client's index in the thread's probe group. */
+  private onRows: NativeProbeHandler | undefined;
+  private member = -1;
   private readonly flushNow = (): void => {
     this.scheduled = false;
     this.flush();
@@ -74,55 +116,76 @@ export class NativeClient {
   static open(options: NativeClientOptions, onData: NativeDataHandler): NativeClient | undefined {
     const native = nativeIo();
     if (native === undefined) return undefined;
-    const shared: NativeShared = native.shared();
-    // uv_hrtime and performance.now() tick on the same monotonic clock; only the origin differs.
-    const offsetNs = performance.now() * 1e6 - native.hrtime();
-    const stride = shared.metaStride;
-    const slot = shared.slot;
-    const data = Buffer.from(shared.data);
-    const { meta, ts } = shared;
+    const probes = options.probes;
     let client: NativeClient | undefined;
-    let rows: Float64Array | undefined;
-    const onRows = options.probes?.onRows;
-    const socket = new native.Socket(options.family === 'IPv4' ? 4 : 6, 1, (what) => {
-      if (typeof what === 'string') {
-        client?.onFault(what);
-        return;
-      }
-      if (rows !== undefined && onRows !== undefined && client !== undefined) {
-        // The probes sent while handling this batch go out from C when this returns (see sendProbe).
-        client.inBatch = true;
-        try {
-          onRows(rows, what, offsetNs);
-        } finally {
-          client.inBatch = false;
+    let onEvent: (what: number | string) => void = () => undefined;
+    if (probes === undefined) {
+      const shared: NativeShared = native.shared();
+      // uv_hrtime and performance.now() tick on the same monotonic clock; only the origin differs.
+      const offsetNs = performance.now() * 1e6 - native.hrtime();
+      const stride = shared.metaStride;
+      const slot = shared.slot;
+      const data = Buffer.from(shared.data);
+      const { meta, ts } = shared;
+      onEvent = (what) => {
+        if (typeof what === 'string') {
+          client?.onFault(what);
+          return;
         }
-        return client.takeBatch();
-      }
-      for (let i = 0; i < what; i++) {
-        const at = i * slot;
-        onData(data.subarray(at, at + (meta[i * stride] ?? 0)), (ts[i] ?? 0) + offsetNs);
-      }
-    });
+        for (let i = 0; i < what; i++) {
+          const at = i * slot;
+          onData(data.subarray(at, at + (meta[i * stride] ?? 0)), (ts[i] ?? 0) + offsetNs);
+        }
+      };
+    }
+    const members = probes === undefined ? undefined : probeGroupMembers(native);
+    const socket = new native.Socket(options.family === 'IPv4' ? 4 : 6, 1, onEvent);
     try {
       socket.bind(options.family === 'IPv4' ? '0.0.0.0' : '::', 0);
       if (options.recvBufferBytes !== undefined) socket.bufferSize(0, options.recvBufferBytes);
       socket.connect(options.connect.address, options.connect.port);
       const slotSize = Math.max(1, options.maxSend);
       const n = Math.max(4, Math.min(256, Math.floor((options.arenaBytes ?? 1 << 21) / slotSize)));
-      const [arena, lengths] = socket.startClient(n, slotSize, SEND_QUEUE_MAX);
-      const opened = new NativeClient(socket, arena, lengths, slotSize);
-      if (options.probes !== undefined) {
-        const [recvRows, sendRows] = socket.startProbes(options.probes.runId, options.probes.flow);
-        rows = recvRows;
-        opened.sendRows = sendRows;
+      if (probes === undefined || members === undefined) {
+        const [arena, lengths] = socket.startClient(n, slotSize, SEND_QUEUE_MAX);
+        client = new NativeClient(socket, arena, lengths, slotSize);
+        return client;
       }
-      client = opened;
+      const [arena, lengths, sendRows, member] = socket.startProbeClient(
+        n,
+        slotSize,
+        SEND_QUEUE_MAX,
+        probes.runId,
+        probes.flow,
+      );
+      client = new NativeClient(socket, arena, lengths, slotSize);
+      client.sendRows = sendRows;
+      client.onRows = probes.onRows;
+      client.member = member;
+      members[member] = client;
       return client;
     } catch (err) {
       socket.close();
       throw err;
     }
+  }
+
+  /** Probe group: a batch of this client's rows. Sends queued while handling them leave when it returns. */
+  rowsIn(rows: Float64Array, start: number, count: number, offsetNs: number): void {
+    const onRows = this.onRows;
+    if (onRows === undefined || this.closed) return;
+    this.inBatch = true;
+    try {
+      onRows(rows, start, count, offsetNs);
+    } finally {
+      this.inBatch = false;
+    }
+    this.flush();
+  }
+
+  /** Probe group: an error this client's socket reported (an ICMP report on the connected socket). */
+  faultIn(errno: string): void {
+    if (!this.closed) this.onFault(errno);
   }
 
   /** Where faults go (ICMP errors on the connected socket, send errors). */
@@ -169,13 +232,6 @@ export class NativeClient {
     }
   }
 
-  /** Hands the slots filled during a batch to C, which sends them as the batch callback returns. */
-  private takeBatch(): number {
-    const n = this.closed ? 0 : this.count;
-    this.count = 0;
-    return n;
-  }
-
   /** Sends every committed slot now (one sendmmsg); a send error goes to the fault handler. */
   flush(): void {
     const n = this.count;
@@ -200,6 +256,7 @@ export class NativeClient {
     if (!this.closed) {
       this.closed = true;
       this.socket.close();
+      if (this.member >= 0 && probeMembers?.[this.member] === this) probeMembers[this.member] = undefined;
     }
     return Promise.resolve();
   }

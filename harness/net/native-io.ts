@@ -9,11 +9,8 @@ import { HarnessError } from '../errors.js';
 /** Which datagram I/O path runs: the native module or node:dgram. */
 export type IoPath = 'native' | 'dgram';
 
-/**
- * Receives one batch (client sockets: the count) or one error name (errno string). In probe mode the
- * batch handler may return how many send slots it filled: C sends them as soon as it returns.
- */
-export type NativeEventHandler = (countOrKind: number | string, errno?: string) => number | void;
+/** Receives one batch (client sockets: the count) or one error name (errno string). */
+export type NativeEventHandler = (countOrKind: number | string, errno?: string) => void;
 
 /** One UDP socket owned by the native module. */
 export interface NativeSocket {
@@ -34,12 +31,18 @@ export interface NativeSocket {
   /** Client mode: starts receiving; returns the send arena and its per-slot lengths. */
   startClient(slots: number, slotSize: number, queueMax: number): [ArrayBuffer, Int32Array];
   /**
-   * Client mode, after startClient: probes of this run id and flow are encoded and validated in C. Returns
-   * the receive rows (PROBE_ROW_STRIDE numbers per datagram of a batch: status, flow, seq, intended ns,
-   * actual ns, receive ns on the uv_hrtime clock) and the send rows (4 per slot: seq, intended ns, actual
-   * ns, unused) that send() encodes from.
+   * Client mode, instead of startClient: probes of this run id and flow are encoded and validated in C,
+   * and replies arrive through the thread's probe group (NativeModule.probeGroup, called first) under the
+   * returned member index. Returns the send arena, its per-slot lengths, the send rows (4 per slot: seq,
+   * intended ns, actual ns, unused) that send() encodes from, and the member index.
    */
-  startProbes(runId: Uint8Array, flow: number): [Float64Array, Float64Array];
+  startProbeClient(
+    slots: number,
+    slotSize: number,
+    queueMax: number,
+    runId: Uint8Array,
+    flow: number,
+  ): [ArrayBuffer, Int32Array, Float64Array, number];
   /** Client mode: sends arena slots 0..count-1; returns the first hard errno name, if any. */
   send(count: number): string | undefined;
   /** Datagrams waiting for the socket to turn writable. */
@@ -75,6 +78,15 @@ export interface NativeModule {
   probeBind(family: 4 | 6, address: string): string | undefined;
   /** uv_hrtime() in ns, the clock of shared().ts. */
   hrtime(): number;
+  /**
+   * The probe group of this thread: every probe client's socket in one epoll set, one wake-up and one
+   * call of `onSegments(count)` for all of them. Returns the receive rows (PROBE_ROW_STRIDE numbers per
+   * datagram: status, flow, seq, intended ns, actual ns, receive ns on the uv_hrtime clock) and the
+   * segments (PROBE_SEGMENT_STRIDE numbers each: member index, rows, errno): segment k's rows follow
+   * segment k-1's from row 0; a nonzero errno is an error its socket reported. Calling it again replaces
+   * the handler.
+   */
+  probeGroup(onSegments: (count: number) => void): [Float64Array, Int32Array];
   shared(): NativeShared;
 }
 
@@ -96,10 +108,13 @@ export const NATIVE_STAT = Object.freeze({
   length: 11,
 });
 
-/** Numbers per received datagram in the receive rows of startProbes(). */
+/** Numbers per received datagram in the receive rows of probeGroup(). */
 export const PROBE_ROW_STRIDE = 6;
 
-/** Row statuses of startProbes(), the verdicts of decodeProbe(); the `*Header` ones carry the header fields. */
+/** Numbers per segment of probeGroup(): member index, rows, errno. */
+export const PROBE_SEGMENT_STRIDE = 3;
+
+/** Row statuses of probeGroup()'s rows, the verdicts of decodeProbe(); the `*Header` ones carry the header fields. */
 export const PROBE_STATUS = Object.freeze({
   probe: 0,
   foreign: 1,
