@@ -47,6 +47,8 @@
 #define G_ROWS 1024
 #define G_SEGS 256
 #define G_EVENTS 64
+/* Probe sizes a window-mode socket cycles through (by sequence number). */
+#define WIN_SIZES 64
 
 /* ST_POLICY counts every policy drop; ST_LOOP_PORT, ST_OWN_PORT and ST_DESTINATION break down the ones decided
  * here (the rest were dropped by the JavaScript policy, which counts its own reasons). */
@@ -176,6 +178,21 @@ typedef struct Sock {
   napi_ref psend_ref;
   Group *group; /* probe clients: polled through the thread's group, not poll */
   uint32_t member;
+  /*
+   * Window mode (flood, ping-pong): the closed loop runs here. Each reply frees its probe's slot and the
+   * window is topped up as soon as the socket is drained; JavaScript sees the replies and, as a PS_SENT row,
+   * each run of probes sent. Times are on JavaScript's clock: uv_hrtime + clock_offset.
+   */
+  int win_on;
+  uint32_t win, inflight;
+  double next_seq, end_ns, expire_ns, clock_offset;
+  uint32_t nsizes;
+  uint32_t sizes[WIN_SIZES];
+  /* Every probe from win_seq on, in sequence order: its send time and whether its slot is free again. */
+  double *win_at;
+  uint8_t *win_free;
+  uint32_t win_head, win_count, win_cap;
+  double win_seq;
 } Sock;
 
 static napi_value throw_errno(napi_env env, int err, const char *syscall) {
@@ -565,7 +582,7 @@ static void echo_batch(Sock *s, int n) {
 #define P_STRIDE 6
 static napi_value typed(napi_env env, napi_typedarray_type type, size_t count, size_t elem, void **mem, napi_ref *ref);
 /* Row statuses; the "_HDR" ones carry the header fields (the header checksum held). */
-enum { PS_PROBE, PS_FOREIGN, PS_TRUNCATED, PS_CORRUPTED, PS_TRUNCATED_HDR, PS_CORRUPTED_HDR };
+enum { PS_PROBE, PS_FOREIGN, PS_TRUNCATED, PS_CORRUPTED, PS_TRUNCATED_HDR, PS_CORRUPTED_HDR, PS_SENT };
 
 static uint32_t be32(const uint8_t *p) {
   return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
@@ -732,6 +749,108 @@ static int probe_recv(Sock *s, double *rows, int max, int *err) {
   }
 }
 
+/* ---------------------------------------------------------------- window mode */
+
+/* Appends the probe sent at `at` to the window's list (growing it when full); 0 or -1. */
+static int window_push(Sock *s, double at) {
+  if (s->win_count == s->win_cap) {
+    uint32_t cap = s->win_cap * 2;
+    double *a = malloc(cap * sizeof *a);
+    uint8_t *f = malloc(cap);
+    if (a == NULL || f == NULL) {
+      free(a);
+      free(f);
+      return -1;
+    }
+    for (uint32_t i = 0; i < s->win_count; i++) {
+      uint32_t k = (s->win_head + i) % s->win_cap;
+      a[i] = s->win_at[k];
+      f[i] = s->win_free[k];
+    }
+    free(s->win_at);
+    free(s->win_free);
+    s->win_at = a;
+    s->win_free = f;
+    s->win_head = 0;
+    s->win_cap = cap;
+  }
+  uint32_t k = (s->win_head + s->win_count) % s->win_cap;
+  s->win_at[k] = at;
+  s->win_free[k] = 0;
+  s->win_count++;
+  return 0;
+}
+
+/* A reply (or any copy of one) to probe `seq` frees its slot, once. */
+static void window_answer(Sock *s, double seq) {
+  double i = seq - s->win_seq;
+  if (i < 0 || i >= s->win_count) return;
+  uint32_t k = (s->win_head + (uint32_t)i) % s->win_cap;
+  if (s->win_free[k]) return;
+  s->win_free[k] = 1;
+  s->inflight--;
+}
+
+/* Drops settled probes from the head; with now >= 0 also frees the slots of probes unanswered for expire_ns. */
+static void window_settle(Sock *s, double now) {
+  while (s->win_count > 0) {
+    uint32_t k = s->win_head;
+    if (!s->win_free[k]) {
+      if (now < 0 || s->win_at[k] + s->expire_ns > now) break;
+      s->inflight--; /* presumed lost: its slot goes to a new probe (a late answer still counts in JavaScript) */
+    }
+    s->win_head = (k + 1) % s->win_cap;
+    s->win_count--;
+    s->win_seq++;
+  }
+}
+
+/*
+ * Tops the window up at `now`: sends win - inflight new probes (sequence numbers from next_seq on) in batches
+ * of the send arena, all stamped `now` (due when sent). Returns how many were handed to the kernel or its
+ * queue; *err gets the first hard errno.
+ */
+static uint32_t window_fill(Sock *s, double now, int *err) {
+  uint32_t sent = 0;
+  *err = 0;
+  if (!s->win_on || s->closed || now >= s->end_ns) return 0;
+  while (s->inflight < s->win) {
+    uint32_t n = s->win - s->inflight;
+    if (n > s->sslots) n = s->sslots;
+    for (uint32_t i = 0; i < n; i++) {
+      double seq = s->next_seq + i;
+      double *row = s->psend + (size_t)i * 4;
+      row[0] = seq;
+      row[1] = now;
+      row[2] = now;
+      s->slens[i] = (int32_t)s->sizes[(uint64_t)seq % s->nsizes];
+      if (window_push(s, now) != 0) {
+        n = i;
+        *err = ENOMEM;
+        break;
+      }
+    }
+    if (n == 0) break;
+    int e = client_send(s, n);
+    if (e != 0 && *err == 0) *err = e < 0 ? EINVAL : e;
+    s->next_seq += n;
+    s->inflight += n;
+    sent += n;
+    if (*err == ENOMEM) break;
+  }
+  return sent;
+}
+
+/* A PS_SENT row: `count` probes from sequence `first` on, sent at `at`. */
+static void sent_row(double *row, uint32_t count, double first, double at) {
+  row[0] = PS_SENT;
+  row[1] = count;
+  row[2] = first;
+  row[3] = at;
+  row[4] = at;
+  row[5] = at;
+}
+
 /* Calls the group's JavaScript handler with the number of segments filled. */
 static void group_dispatch(Group *g, uint32_t nseg) {
   Shared *sh = g->sh;
@@ -788,15 +907,23 @@ static void group_on_poll(uv_poll_t *handle, int status, int events) {
     }
     if (!(evs[e].events & (EPOLLIN | EPOLLERR))) continue;
     for (int total = 0; total < RECV_CAP;) {
-      if (G_ROWS - used < BATCH || nseg == G_SEGS) {
+      /* Room for a full batch and a PS_SENT row, and for two segments. */
+      if (G_ROWS - used < BATCH + 1 || nseg + 2 > G_SEGS) {
         group_dispatch(g, nseg);
         used = nseg = 0;
         s = g->closing || m >= g->cap ? NULL : g->members[m];
         if (s == NULL) break;
       }
       int err;
-      int n = probe_recv(s, sh->grows + (size_t)used * P_STRIDE, BATCH, &err);
+      double *rows = sh->grows + (size_t)used * P_STRIDE;
+      int n = probe_recv(s, rows, BATCH, &err);
       if (n > 0) {
+        if (s->win_on)
+          for (int i = 0; i < n; i++) {
+            const double *r = rows + (size_t)i * P_STRIDE;
+            if ((r[0] == PS_PROBE || r[0] == PS_TRUNCATED_HDR || r[0] == PS_CORRUPTED_HDR) && r[1] == s->probe_flow)
+              window_answer(s, r[2]);
+          }
         group_note(sh, &nseg, m, n, 0);
         used += (uint32_t)n;
         total += n;
@@ -807,6 +934,19 @@ static void group_on_poll(uv_poll_t *handle, int status, int events) {
       } else {
         break;
       }
+    }
+    /* Window mode: the freed slots get new probes at once, before the next socket is drained. */
+    if (s != NULL && s->win_on && s->inflight < s->win) {
+      window_settle(s, -1);
+      double now = now_ns() + s->clock_offset, first = s->next_seq;
+      int err;
+      uint32_t k = window_fill(s, now, &err);
+      if (k > 0) {
+        sent_row(sh->grows + (size_t)used * P_STRIDE, k, first, now);
+        group_note(sh, &nseg, m, 1, 0);
+        used++;
+      }
+      if (err != 0) group_note(sh, &nseg, m, 0, err);
     }
   }
   if (nseg > 0 && !g->closing) group_dispatch(g, nseg);
@@ -960,6 +1100,11 @@ static void free_sock_memory(Sock *s) {
   free(s->siov);
   s->smsgs = NULL;
   s->siov = NULL;
+  free(s->win_at);
+  free(s->win_free);
+  s->win_at = NULL;
+  s->win_free = NULL;
+  s->win_on = 0;
 }
 
 static void release_refs(Sock *s) {
@@ -1449,6 +1594,81 @@ static napi_value sock_start_probe_client(napi_env env, napi_callback_info info)
   return out;
 }
 
+/*
+ * startWindow(window, expireNs, endNs, clockOffsetNs, sizes: number[]) on a probe client: from now on C keeps
+ * `window` probes outstanding until endNs (sequence numbers from 0, sizes by sequence number round-robin), each
+ * reply freeing its slot and each run of new probes reported as a PS_SENT row (status, count, first sequence,
+ * send time x3). Times on JavaScript's clock, uv_hrtime + clockOffsetNs. windowTick() sends the first window.
+ */
+static napi_value sock_start_window(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  Sock *s = unwrap(env, info, &argc, argv);
+  if (s == NULL) return NULL;
+  if (!s->probe_on || s->group == NULL || s->win_on) return throw_msg(env, "startWindow needs a probe client, once");
+  uint32_t win, nsizes;
+  double expire, end, offset;
+  CHECK(napi_get_value_uint32(env, argv[0], &win));
+  CHECK(napi_get_value_double(env, argv[1], &expire));
+  CHECK(napi_get_value_double(env, argv[2], &end));
+  CHECK(napi_get_value_double(env, argv[3], &offset));
+  CHECK(napi_get_array_length(env, argv[4], &nsizes));
+  if (win < 1 || win > 65536) return throw_msg(env, "window must be 1..65536");
+  if (nsizes < 1 || nsizes > WIN_SIZES) return throw_msg(env, "sizes must be a list of 1..64 lengths");
+  for (uint32_t i = 0; i < nsizes; i++) {
+    napi_value v;
+    uint32_t len;
+    CHECK(napi_get_element(env, argv[4], i, &v));
+    CHECK(napi_get_value_uint32(env, v, &len));
+    if (len < PROBE_HEADER || len > s->sslot_size) return throw_msg(env, "a size does not fit a probe or a send slot");
+    s->sizes[i] = len;
+  }
+  s->win_cap = 64;
+  while (s->win_cap < 2 * win) s->win_cap *= 2;
+  s->win_at = malloc(s->win_cap * sizeof *s->win_at);
+  s->win_free = malloc(s->win_cap);
+  if (s->win_at == NULL || s->win_free == NULL) return throw_msg(env, "out of memory");
+  s->nsizes = nsizes;
+  s->win = win;
+  s->inflight = 0;
+  s->next_seq = 0;
+  s->win_seq = 0;
+  s->win_head = s->win_count = 0;
+  s->expire_ns = expire;
+  s->end_ns = end;
+  s->clock_offset = offset;
+  s->win_on = 1;
+  return NULL;
+}
+
+/*
+ * windowTick() -> [sent, send time, errno name or undefined]: frees the slots of probes unanswered for expireNs and
+ * tops the window up; `sent` new probes went out from the next sequence number on, stamped with the send time.
+ */
+static napi_value sock_window_tick(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  Sock *s = unwrap(env, info, &argc, NULL);
+  if (s == NULL) return NULL;
+  napi_value out, v;
+  napi_create_array_with_length(env, 3, &out);
+  uint32_t k = 0;
+  int err = 0;
+  double now = now_ns() + s->clock_offset;
+  if (s->win_on && !s->closed) {
+    window_settle(s, now);
+    k = window_fill(s, now, &err);
+  }
+  napi_create_uint32(env, k, &v);
+  napi_set_element(env, out, 0, v);
+  napi_create_double(env, now, &v);
+  napi_set_element(env, out, 1, v);
+  if (err != 0) {
+    napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &v);
+    napi_set_element(env, out, 2, v);
+  }
+  return out;
+}
+
 /* queued() -> datagrams waiting for the socket to turn writable */
 static napi_value sock_queued(napi_env env, napi_callback_info info) {
   size_t argc = 0;
@@ -1615,6 +1835,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"startClient", NULL, sock_start_client, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, sock_send, NULL, NULL, NULL, napi_default, NULL},
       {"startProbeClient", NULL, sock_start_probe_client, NULL, NULL, NULL, napi_default, NULL},
+      {"startWindow", NULL, sock_start_window, NULL, NULL, NULL, napi_default, NULL},
+      {"windowTick", NULL, sock_window_tick, NULL, NULL, NULL, napi_default, NULL},
       {"queued", NULL, sock_queued, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, sock_close, NULL, NULL, NULL, napi_default, NULL},
   };

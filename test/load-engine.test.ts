@@ -184,6 +184,30 @@ describe('load engine: runs against fixture servers (child processes, loopback)'
     expect(r.counters.lost).to.equal(0);
   });
 
+  it('keeps a flood window going past lost probes (they expire) and measures 10% loss', async () => {
+    const r = await against('drop-every-10th', (target) =>
+      runLoad({ target, mode: 'flood', window: 4, flows: 2, durationMs: 1000, drainMs: 150 }),
+    );
+    // Without expiry each slot would stick at its first lost probe: fewer than 100 probes in all.
+    expect(r.counters.sent).to.be.above(150);
+    expect(r.counters.lost / r.counters.sent).to.be.within(0.08, 0.12);
+    expect(r.counters.duplicates + r.counters.foreign + r.counters.corrupted).to.equal(0);
+    expect(r.sendLag.count).to.equal(r.counters.sent);
+    expect(r.intervals.reduce((s, i) => s + i.sent, 0)).to.equal(r.counters.sent);
+    expect(r.perFlow.reduce((s, f) => s + f.sent, 0)).to.equal(r.counters.sent);
+  });
+
+  it('frees a flood slot once per probe, whatever the copies (duplicates do not widen the window)', async () => {
+    const r = await against('double', (target) =>
+      runLoad({ target, mode: 'flood', window: 4, flows: 2, durationMs: 500, drainMs: 200 }),
+    );
+    // A slot freed twice would break the window's count: it stalls (the count wraps) or widens.
+    expect(r.counters.sent).to.be.above(500);
+    expect(r.counters.duplicates).to.equal(r.counters.sent);
+    expect(r.counters.unique).to.equal(r.counters.sent);
+    expect(r.counters.lost).to.equal(0);
+  });
+
   it('measures a 5 ms server delay at p50 within 10%', async () => {
     const r = await against('delay-5ms', (target) =>
       runLoad({ target, mode: 'rate', rate: 200, durationMs: 1500, flows: 1, drainMs: 300 }),

@@ -195,6 +195,21 @@ export class Flow {
     return actualNs;
   }
 
+  /**
+   * Native path: hands the closed loop to C (window mode, see NativeClient.startWindow) and returns true;
+   * on node:dgram returns false and the engine keeps the window itself.
+   */
+  startWindow(window: number, expireNs: number, endNs: number): boolean {
+    if (!(this.client instanceof NativeClient)) return false;
+    this.client.startWindow(window, expireNs, endNs, this.setup.sizes);
+    return true;
+  }
+
+  /** Window mode on the native path: expiry and top-up in C; how many probes went out, and when. */
+  windowTick(): { sent: number; atNs: number } {
+    return this.client instanceof NativeClient ? this.client.windowTick() : { sent: 0, atNs: 0 };
+  }
+
   /** Hands the probes queued so far to the kernel now (native path; node:dgram sends at once anyway). */
   flushSends(): void {
     if (this.client instanceof NativeClient) this.client.flush();

@@ -38,10 +38,10 @@ export class IntervalSeries {
     }
   }
 
-  /** Counts a measured send. */
-  noteSent(b: number): void {
+  /** Counts `n` measured sends (one by default). */
+  noteSent(b: number, n = 1): void {
     this.grow(b);
-    this.sent[b] = (this.sent[b] ?? 0) + 1;
+    this.sent[b] = (this.sent[b] ?? 0) + n;
   }
 
   /** Counts a reply (duplicates included) to a probe of bucket b. */

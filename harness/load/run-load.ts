@@ -6,7 +6,7 @@ import type { Family } from '../protocol/constants.js';
 import { decodeProbe, encodeProbe } from '../protocol/probe-codec.js';
 import { parseTarget, resolveTarget } from '../spec/target.js';
 import { busyWait, clockNs } from './clock.js';
-import { PROBE_ROW_STRIDE, PROBE_STATUS } from '../net/native-io.js';
+import { PROBE_ROW_SENT, PROBE_ROW_STRIDE, PROBE_STATUS } from '../net/native-io.js';
 import { Worker } from 'node:worker_threads';
 import { HarnessError } from '../errors.js';
 import { sumCounters } from './counters.js';
@@ -206,7 +206,7 @@ export async function measureShare(
   const NOT_COUNTED = 0;
   const FIRST = 1;
   const AGAIN = 2;
-  const replyWindow = (flow: Flow, status: number, probeFlow: number, seq: number): number => {
+  const replyKind = (flow: Flow, status: number, probeFlow: number, seq: number): number => {
     const c = flow.counters;
     if (status === PROBE_STATUS.foreign) {
       c.foreign++;
@@ -222,12 +222,16 @@ export async function measureShare(
       c.foreign++;
       return NOT_COUNTED;
     }
-    const first = c.markAnswered(seq);
-    if (c.release(seq)) {
+    return c.markAnswered(seq) ? FIRST : AGAIN;
+  };
+  // ... and the window kept here (node:dgram, and the native path's rate mode): the reply frees its slot.
+  const replyWindow = (flow: Flow, status: number, probeFlow: number, seq: number): number => {
+    const kind = replyKind(flow, status, probeFlow, seq);
+    if (kind !== NOT_COUNTED && flow.counters.release(seq)) {
       flow.inflight--;
       driver?.fill(flow);
     }
-    return first ? FIRST : AGAIN;
+    return kind;
   };
 
   // Step 2: the accounting of a reply that step 1 named (FIRST or AGAIN).
@@ -286,9 +290,37 @@ export async function measureShare(
     if (kind !== NOT_COUNTED) replyAccount(flow, status, seq, intendedNs, actualNs, atNs, kind === FIRST);
   };
 
-  // Native path: a batch of rows. Step 1 for all, the refills sent, then step 2 for all.
+  // Native window mode: probes sent by C, `count` from sequence `first` on at `atNs`, all due when sent.
+  let nativeWindow = false;
+  const sentRun = (flow: Flow, count: number, first: number, atNs: number): void => {
+    flow.nextSeq = first + count;
+    flow.counters.ensure(first + count - 1);
+    if (!measured(atNs)) return;
+    flow.counters.sent += count;
+    outstanding += count;
+    zeroLags += count;
+    series.noteSent(series.bucketOf(atNs - measureStart), count);
+  };
+
+  // Native path: a batch of rows. In window mode C already freed the slots and sent the refills (the
+  // PROBE_ROW_SENT rows, in order), so one pass; else step 1 for all, the refills sent, then step 2 for all.
   let kinds = new Uint8Array(64);
   const onBatch = (flow: Flow, rows: Float64Array, start: number, count: number, offsetNs: number): void => {
+    if (nativeWindow) {
+      for (let i = 0, o = start * PROBE_ROW_STRIDE; i < count; i++, o += PROBE_ROW_STRIDE) {
+        const status = rows[o] as number;
+        if (status === PROBE_ROW_SENT) {
+          sentRun(flow, rows[o + 1] as number, rows[o + 2] as number, rows[o + 3] as number);
+          continue;
+        }
+        const seq = rows[o + 2] as number;
+        const kind = replyKind(flow, status, rows[o + 1] as number, seq);
+        if (kind === NOT_COUNTED) continue;
+        const at = (rows[o + 5] as number) + offsetNs;
+        replyAccount(flow, status, seq, rows[o + 3] as number, rows[o + 4] as number, at, kind === FIRST);
+      }
+      return;
+    }
     if (count > kinds.length) kinds = new Uint8Array(count);
     const n = count;
     const first = start * PROBE_ROW_STRIDE;
@@ -394,6 +426,7 @@ export async function measureShare(
       const window = o.mode === 'ping-pong' ? 1 : o.window;
       const expireNs = Math.max(10, Math.min(o.drainMs, 200)) * 1e6;
       while (clockNs() < t0) busyWait(0.05);
+      nativeWindow = flows.every((f) => f.startWindow(window, expireNs, measureEnd));
       driver = new WindowDriver(
         flows,
         window,
@@ -401,6 +434,7 @@ export async function measureShare(
         measureEnd,
         (f, now) => sendProbe(f, undefined, now),
         onTick,
+        nativeWindow ? (f, count, atNs) => sentRun(f, count, f.nextSeq, atNs) : undefined,
       );
       await driver.run();
     }

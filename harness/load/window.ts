@@ -1,7 +1,9 @@
 /**
  * Closed-loop drivers (flood and ping-pong): each flow keeps up to `window` probes outstanding and
  * sends the next one as soon as a slot frees. A probe unanswered for `expireNs` frees its slot, so
- * loss cannot starve the window (its answer still counts if it arrives later).
+ * loss cannot starve the window (its answer still counts if it arrives later). On the native path the
+ * loop itself runs in C (Flow.startWindow) and the driver only ticks it: expiry and top-ups after a
+ * quiet spell.
  */
 import { clockNs } from './clock.js';
 import type { Flow } from './flows.js';
@@ -24,6 +26,8 @@ export class WindowDriver {
      */
     private readonly sendOne: (flow: Flow, nowNs: number) => void,
     private readonly onTick?: () => void,
+    /** Native window mode: the flows' loops run in C; a tick's top-up of `count` probes sent at `atNs`. */
+    private readonly nativeSent?: (flow: Flow, count: number, atNs: number) => void,
   ) {}
 
   /** Tops up one flow's window (called after every freed slot). */
@@ -66,7 +70,13 @@ export class WindowDriver {
           resolve();
           return;
         }
+        const nativeSent = this.nativeSent;
         for (const f of this.flows) {
+          if (nativeSent !== undefined) {
+            const t = f.windowTick();
+            if (t.sent > 0) nativeSent(f, t.sent, t.atNs);
+            continue;
+          }
           this.expire(f, now);
           this.fill(f);
         }

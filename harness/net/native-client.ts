@@ -56,12 +56,15 @@ const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [
 /** This thread's probe group: the clients by member index (see NativeModule.probeGroup). */
 let probeMembers: (NativeClient | undefined)[] | undefined;
 
+/** performance.now() in ns minus uv_hrtime in ns: the two tick on the same monotonic clock, from other origins. */
+let probeClockOffsetNs = 0;
+
 /** Sets up this thread's probe group once: one handler that hands each segment to its client. */
 function probeGroupMembers(native: NativeModule): (NativeClient | undefined)[] {
   if (probeMembers !== undefined) return probeMembers;
   const members: (NativeClient | undefined)[] = [];
-  // uv_hrtime and performance.now() tick on the same monotonic clock; only the origin differs.
   const offsetNs = performance.now() * 1e6 - native.hrtime();
+  probeClockOffsetNs = offsetNs;
   const [rows, segments] = native.probeGroup((count) => {
     for (let k = 0, o = 0, start = 0; k < count; k++, o += PROBE_SEGMENT_STRIDE) {
       const client = members[segments[o] as number];
@@ -181,6 +184,25 @@ export class NativeClient {
       this.inBatch = false;
     }
     this.flush();
+  }
+
+  /**
+   * Probe mode: C runs the closed loop from now on, keeping `window` probes outstanding until `endNs`
+   * (times on performance.now()'s clock, ns); see NativeSocket.startWindow. windowTick() sends the first
+   * window; sent probes show in the rows as PROBE_ROW_SENT rows.
+   */
+  startWindow(window: number, expireNs: number, endNs: number, sizes: readonly number[]): void {
+    this.socket.startWindow(window, expireNs, endNs, probeClockOffsetNs, sizes);
+  }
+
+  /**
+   * Window mode: expires probes unanswered for too long and tops the window up. Returns how many probes
+   * were sent and when (ns, performance.now()'s clock); a send error goes to the fault handler.
+   */
+  windowTick(): { sent: number; atNs: number } {
+    const [sent, atNs, err] = this.socket.windowTick();
+    if (err !== undefined) this.onFault(err);
+    return { sent, atNs };
   }
 
   /** Probe group: an error this client's socket reported (an ICMP report on the connected socket). */

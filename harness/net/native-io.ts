@@ -43,6 +43,26 @@ export interface NativeSocket {
     runId: Uint8Array,
     flow: number,
   ): [ArrayBuffer, Int32Array, Float64Array, number];
+  /**
+   * Probe client, window mode (flood, ping-pong): from now on C keeps `window` probes outstanding until
+   * `endNs` (sequence numbers from 0, sizes by sequence number round-robin): each reply frees its slot and
+   * the slots are refilled as soon as the socket is drained; each run of new probes shows in the rows as
+   * a PROBE_ROW_SENT row (status, count, first sequence, send time). Times on the caller's clock:
+   * uv_hrtime + `clockOffsetNs`. windowTick() sends the first window.
+   */
+  startWindow(
+    window: number,
+    expireNs: number,
+    endNs: number,
+    clockOffsetNs: number,
+    sizes: readonly number[],
+  ): void;
+  /**
+   * Window mode: frees the slots of probes unanswered for `expireNs` and tops the window up. Returns how
+   * many new probes were sent (from the next sequence number on), their send time, and the first hard
+   * send errno name, if any.
+   */
+  windowTick(): [number, number, string | undefined];
   /** Client mode: sends arena slots 0..count-1; returns the first hard errno name, if any. */
   send(count: number): string | undefined;
   /** Datagrams waiting for the socket to turn writable. */
@@ -110,6 +130,9 @@ export const NATIVE_STAT = Object.freeze({
 
 /** Numbers per received datagram in the receive rows of probeGroup(). */
 export const PROBE_ROW_STRIDE = 6;
+
+/** Status of a probe row that reports sent probes (window mode): count, first sequence, send time. */
+export const PROBE_ROW_SENT = 6;
 
 /** Numbers per segment of probeGroup(): member index, rows, errno. */
 export const PROBE_SEGMENT_STRIDE = 3;
