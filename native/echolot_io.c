@@ -174,6 +174,10 @@ typedef struct Sock {
   int probe_on;
   uint8_t run_id[8];
   uint32_t probe_flow;
+  /* The first 16 header bytes of this flow's probes (magic to run id), and the FNV states after them
+   * (header checksum) and after run id + flow (filler seed): a probe of this flow hashes only the rest. */
+  uint8_t prefix[16];
+  uint32_t prefix_hash, seed_hash;
   double *psend; /* sslots x 4: seq, intended ns, actual ns, length */
   napi_ref psend_ref;
   Group *group; /* probe clients: polled through the thread's group, not poll */
@@ -616,19 +620,25 @@ static uint32_t fnv_u32(uint32_t h, uint32_t v) {
   return h;
 }
 
-/* The filler seed of (run id, flow, seq) as fillerSeed() computes it from seq as a JavaScript number. */
-static uint32_t filler_seed(const uint8_t *run_id, uint32_t flow, double seq) {
+/*
+ * The filler seed of (run id, flow, seq) as fillerSeed() computes it from seq as a JavaScript number, continued
+ * from the FNV state after run id and flow (Sock.seed_hash).
+ */
+static uint32_t filler_seed_from(uint32_t h, double seq) {
   uint32_t hi = 0, lo = 0;
   if (seq < 18446744073709551616.0) {
     uint64_t u = (uint64_t)seq;
     hi = (uint32_t)(u >> 32);
     lo = (uint32_t)u;
   }
-  uint32_t h = fnv_bytes(0x811c9dc5u, run_id, 8);
-  h = fnv_u32(h, flow);
   h = fnv_u32(h, hi);
   h = fnv_u32(h, lo);
   return h == 0 ? 0x9e3779b9u : h;
+}
+
+/* The same seed from scratch, for a probe of another flow or run. */
+static uint32_t filler_seed(const uint8_t *run_id, uint32_t flow, double seq) {
+  return filler_seed_from(fnv_u32(fnv_bytes(0x811c9dc5u, run_id, 8), flow), seq);
 }
 
 static inline uint32_t xs32(uint32_t x) {
@@ -667,18 +677,25 @@ static int filler_ok(const uint8_t *b, size_t start, size_t end, uint32_t x) {
 
 /* Encodes probe `seq` of this socket's flow into b[0, length) (length >= PROBE_HEADER). */
 static void probe_encode(Sock *s, uint8_t *b, double seq, double intended, double actual, uint32_t length) {
-  put32(b, PROBE_MAGIC);
-  b[4] = PROBE_VERSION;
-  b[5] = 0;
-  b[6] = (uint8_t)(s->probe_flow >> 8);
-  b[7] = (uint8_t)s->probe_flow;
-  memcpy(b + 8, s->run_id, 8);
+  memcpy(b, s->prefix, 16);
   put64(b + 16, seq);
   put64(b + 24, intended);
   put64(b + 32, actual);
   put32(b + 40, length);
-  put32(b + 44, fnv_bytes(0x811c9dc5u, b, 44));
-  filler_write(b, PROBE_HEADER, length, filler_seed(s->run_id, s->probe_flow, seq));
+  put32(b + 44, fnv_bytes(s->prefix_hash, b + 16, 28));
+  filler_write(b, PROBE_HEADER, length, filler_seed_from(s->seed_hash, seq));
+}
+
+/* The header prefix and hash states of this socket's flow (see Sock.prefix). */
+static void probe_prefix(Sock *s) {
+  put32(s->prefix, PROBE_MAGIC);
+  s->prefix[4] = PROBE_VERSION;
+  s->prefix[5] = 0;
+  s->prefix[6] = (uint8_t)(s->probe_flow >> 8);
+  s->prefix[7] = (uint8_t)s->probe_flow;
+  memcpy(s->prefix + 8, s->run_id, 8);
+  s->prefix_hash = fnv_bytes(0x811c9dc5u, s->prefix, 16);
+  s->seed_hash = fnv_u32(fnv_bytes(0x811c9dc5u, s->run_id, 8), s->probe_flow);
 }
 
 /* decodeProbe(buf, runId) into one row: status, flow, seq, intended, actual (when the header held), receive time. */
@@ -697,7 +714,12 @@ static void probe_decode(Sock *s, const uint8_t *b, size_t n, double *row, doubl
   if (b[4] != PROBE_VERSION) { row[0] = PS_FOREIGN; return; }
   if (n >= 16 && memcmp(b + 8, s->run_id, 8) != 0) { row[0] = PS_FOREIGN; return; }
   if (n < PROBE_HEADER) { row[0] = PS_TRUNCATED; return; }
-  if (be32(b + 44) != fnv_bytes(0x811c9dc5u, b, 44)) { row[0] = PS_CORRUPTED; return; }
+  /* A probe of this flow (the usual case) hashes from the state after the prefix it shares. */
+  int own = memcmp(b, s->prefix, 16) == 0;
+  if (be32(b + 44) != (own ? fnv_bytes(s->prefix_hash, b + 16, 28) : fnv_bytes(0x811c9dc5u, b, 44))) {
+    row[0] = PS_CORRUPTED;
+    return;
+  }
   uint32_t flow = ((uint32_t)b[6] << 8) | b[7];
   double seq = (double)be64(b + 16);
   uint32_t length = be32(b + 40);
@@ -706,7 +728,7 @@ static void probe_decode(Sock *s, const uint8_t *b, size_t n, double *row, doubl
   row[3] = (double)be64(b + 24);
   row[4] = (double)be64(b + 32);
   if (length < PROBE_HEADER) { row[0] = PS_CORRUPTED_HDR; return; }
-  uint32_t seed = filler_seed(b + 8, flow, seq);
+  uint32_t seed = own ? filler_seed_from(s->seed_hash, seq) : filler_seed(b + 8, flow, seq);
   if (n < length) {
     row[0] = filler_ok(b, PROBE_HEADER, n, seed) ? PS_TRUNCATED_HDR : PS_CORRUPTED_HDR;
     return;
@@ -1582,6 +1604,7 @@ static napi_value sock_start_probe_client(napi_env env, napi_callback_info info)
   s->psend = mem;
   memcpy(s->run_id, data, 8);
   s->probe_flow = flow;
+  probe_prefix(s);
   s->probe_on = 1;
   int err = group_join(s);
   if (err != 0) return throw_errno(env, err, "epoll");

@@ -208,13 +208,16 @@ describe('load engine: runs against fixture servers (child processes, loopback)'
     expect(r.counters.lost).to.equal(0);
   });
 
-  it('measures a 5 ms server delay at p50 within 10%', async () => {
+  it('measures a 5 ms server delay: p50 from 5 ms to 6 ms', async () => {
     const r = await against('delay-5ms', (target) =>
       runLoad({ target, mode: 'rate', rate: 200, durationMs: 1500, flows: 1, drainMs: 300 }),
     );
-    expect(r.response.count, JSON.stringify([r.response, r.service, r.sendLag])).to.be.above(250);
-    expect(r.response.p50).to.be.within(4500, 5500);
-    expect(r.service.p50).to.be.within(4500, 5500);
+    const all = JSON.stringify([r.response, r.service, r.sendLag]);
+    expect(r.response.count, all).to.be.above(250);
+    // The fixture holds each reply at least 5 ms, on a millisecond timer that adds up to about 1 ms more
+    // (typically 0.2-0.5 ms); below 5 ms or above 6 ms the generator would be mismeasuring.
+    expect(r.response.p50, all).to.be.within(5000, 6000);
+    expect(r.service.p50, all).to.be.within(5000, 6000);
   });
 
   it('keeps a generator stall in response time (from intended) but not in service time', async () => {
