@@ -187,6 +187,7 @@ export async function measureShare(
 ): Promise<void> {
   const response = new LatencyRecorder();
   const service = new LatencyRecorder();
+  const closedLoop = o.mode !== 'rate';
   const sendLag = new LatencyRecorder();
   const series = new IntervalSeries(o.intervalMs, o.durationMs);
   const lateBoundNs = Math.max(o.drainMs, 100) * 1e6;
@@ -270,7 +271,8 @@ export async function measureShare(
     c.unique++;
     const responseUs = responseNs / 1000;
     response.record(responseUs);
-    service.record((atNs - actualNs) / 1000);
+    // Closed loop: every probe is due when it is sent, so service time equals response time (copied after the run).
+    if (!closedLoop) service.record((atNs - actualNs) / 1000);
     series.noteUnique(b, responseUs);
     c.noteArrival(seq, intendedNs, atNs - lateBoundNs);
     c.noteTransit(actualNs, atNs);
@@ -466,6 +468,7 @@ export async function measureShare(
     intervalTimer = undefined;
     series.emitRest(emit);
 
+    if (closedLoop) service.add(response);
     const sendErrors = new Map<string, number>();
     for (const f of flows)
       for (const [k, v] of f.counters.sendErrors) sendErrors.set(k, (sendErrors.get(k) ?? 0) + v);
