@@ -117,9 +117,43 @@ describe('load engine: counters and /proc parsing', () => {
 
   it('tells duplicates from first answers', () => {
     const c = new FlowCounters();
-    c.ensure(10);
+    c.ensure(10, 0);
     expect(c.markAnswered(10)).to.equal(true);
     expect(c.markAnswered(10)).to.equal(false);
+  });
+
+  it('keeps per-sequence state for keepNs only: bounded memory, duplicates still told apart inside it', () => {
+    const c = new FlowCounters();
+    c.keepNs = 1e9;
+    const state = c as unknown as { seqState: Uint8Array };
+    // 10 million probes at 1M/s, each answered and released, one answered twice: 10 s of a fast flood.
+    const wrong: number[] = [];
+    for (let seq = 0; seq < 10_000_000; seq++) {
+      c.ensure(seq, seq * 1000);
+      if (!c.markAnswered(seq) || !c.release(seq)) wrong.push(seq);
+      if (seq % 1_000_003 === 0 && (c.markAnswered(seq) || c.release(seq))) wrong.push(-seq);
+    }
+    expect(wrong).to.deep.equal([]);
+    // 1 s at 1M/s fits 2^21 bytes; without settling the state would be 16 MB.
+    expect(state.seqState.length).to.be.at.most(1 << 21);
+    expect(c.settled(0)).to.equal(true);
+    expect(c.isReleased(0)).to.equal(true);
+    expect(c.release(0)).to.equal(false);
+    // What was sent within the last keepNs is still known exactly.
+    expect(c.settled(9_500_000)).to.equal(false);
+    expect(c.markAnswered(9_500_000)).to.equal(false);
+    expect(c.settled(9_999_999)).to.equal(false);
+  });
+
+  it('grows the state instead of settling what is younger than keepNs', () => {
+    const c = new FlowCounters();
+    c.keepNs = 60e9;
+    for (let seq = 0; seq < 20_000; seq++) c.ensure(seq, seq);
+    for (let seq = 0; seq < 20_000; seq += 7) expect(c.markAnswered(seq)).to.equal(true);
+    const wrong: number[] = [];
+    for (let seq = 0; seq < 20_000; seq++) if (c.markAnswered(seq) !== (seq % 7 !== 0)) wrong.push(seq);
+    expect(wrong).to.deep.equal([]);
+    expect(c.settled(0)).to.equal(false);
   });
 
   it('sums the drops of the flow sockets only (/proc/net/udp fixture)', () => {

@@ -3,6 +3,8 @@ import type { LoadCounters } from './types.js';
 
 const ANSWERED = 1;
 const RELEASED = 2;
+/** Sequence numbers between two settle points of the per-sequence state. */
+const CHECKPOINT = 1024;
 
 /** A growable typed-array queue of numbers (record-setter lists of the reordering metric): push at the end, drop from the front. */
 class NumberList {
@@ -43,8 +45,24 @@ export class FlowCounters {
   /** Send errors that are not ICMP reports (ENOBUFS, ...), by errno: generator trouble. */
   readonly sendErrors = new Map<string, number>();
 
-  /** One byte per sequence number: ANSWERED | RELEASED bits. */
+  /**
+   * How long a probe's state is kept after it was sent, ns: past that, a reply to it counts as late
+   * whatever it is (a first answer or a copy). The engine sets it above its late bound.
+   */
+  keepNs = 2e9;
+  /**
+   * ANSWERED | RELEASED bits of the sequence numbers from `base` on, one byte each, in a ring (index
+   * seq & mask): sequences sent more than keepNs ago are settled and their bytes reused, so the state
+   * is bounded by the send rate times keepNs, not by the length of the run.
+   */
   private seqState = new Uint8Array(4096);
+  private mask = 4095;
+  private base = 0;
+  /** One past the highest sequence number made room for. */
+  private top = 0;
+  /** Every CHECKPOINT-th sequence number and its send time: where the state may be settled up to. */
+  private readonly checkSeq = new NumberList();
+  private readonly checkAt = new NumberList();
   /** RFC 4737: next expected sequence, arrival index, and the sequence/arrival of each record setter. */
   private nextExp = 0;
   private arrivals = 0;
@@ -57,40 +75,69 @@ export class FlowCounters {
   private jitterNs = 0;
   private jitterSamples = 0;
 
-  /** Makes room for sequence number `seq` (called as sequences are allocated). */
-  ensure(seq: number): void {
-    if (seq < this.seqState.length) return;
+  /**
+   * Makes room for sequence numbers up to `seq` (called as sequences are allocated), sent at `atNs`:
+   * settles what was sent more than keepNs before, and grows the ring only when the rest does not fit.
+   */
+  ensure(seq: number, atNs: number): void {
+    if (seq < this.top) return;
+    const oldTop = this.top;
+    for (let k = Math.ceil(this.top / CHECKPOINT) * CHECKPOINT; k <= seq; k += CHECKPOINT) {
+      this.checkSeq.push(k);
+      this.checkAt.push(atNs);
+    }
+    this.top = seq + 1;
+    if (this.top - this.base <= this.seqState.length) return;
+    // Settle up to the newest checkpoint sent before the horizon.
+    const horizon = atNs - this.keepNs;
+    let settleTo = this.base;
+    while (
+      this.checkAt.head < this.checkAt.length &&
+      (this.checkAt.data[this.checkAt.head] as number) < horizon
+    ) {
+      settleTo = Math.max(settleTo, this.checkSeq.data[this.checkSeq.head] as number);
+      this.checkAt.head++;
+      this.checkSeq.head++;
+    }
+    for (let q = this.base; q < settleTo; q++) this.seqState[q & this.mask] = 0;
+    this.base = settleTo;
+    if (this.top - this.base <= this.seqState.length) return;
     let n = this.seqState.length * 2;
-    while (n <= seq) n *= 2;
+    while (n < this.top - this.base) n *= 2;
     const bigger = new Uint8Array(n);
-    bigger.set(this.seqState);
+    // Only the sequences that had state: the new ones alias live slots of the old ring.
+    for (let q = this.base; q < oldTop; q++) bigger[q & (n - 1)] = this.seqState[q & this.mask] as number;
     this.seqState = bigger;
+    this.mask = n - 1;
   }
 
-  /** Marks `seq` answered; false when it already was (a duplicate). */
+  /** True when `seq`'s state was settled (sent more than keepNs ago): a reply to it is late. */
+  settled(seq: number): boolean {
+    return seq < this.base;
+  }
+
+  /** Marks `seq` (not settled) answered; false when it already was (a duplicate). */
   markAnswered(seq: number): boolean {
-    const s = this.seqState[seq] ?? 0;
+    const i = seq & this.mask;
+    const s = this.seqState[i] as number;
     if ((s & ANSWERED) !== 0) return false;
-    this.seqState[seq] = s | ANSWERED;
+    this.seqState[i] = s | ANSWERED;
     return true;
   }
 
-  /** Frees `seq`'s window slot once (an answer or an expiry); false when already freed. */
+  /** Frees `seq`'s window slot once (an answer or an expiry); false when already freed or settled. */
   release(seq: number): boolean {
-    const s = this.seqState[seq] ?? 0;
+    if (seq < this.base) return false;
+    const i = seq & this.mask;
+    const s = this.seqState[i] as number;
     if ((s & RELEASED) !== 0) return false;
-    this.seqState[seq] = s | RELEASED;
+    this.seqState[i] = s | RELEASED;
     return true;
   }
 
-  /** True once `seq`'s window slot was freed. */
+  /** True once `seq`'s window slot was freed (settled sequences count as freed). */
   isReleased(seq: number): boolean {
-    return ((this.seqState[seq] ?? 0) & RELEASED) !== 0;
-  }
-
-  /** True once `seq` was answered. */
-  answered(seq: number): boolean {
-    return ((this.seqState[seq] ?? 0) & ANSWERED) !== 0;
+    return seq < this.base || ((this.seqState[seq & this.mask] as number) & RELEASED) !== 0;
   }
 
   /**

@@ -203,10 +203,13 @@ export async function measureShare(
   // refills of a whole batch go out before its accounting is done: the server gets work back sooner.
 
   // Step 1: what the reply is, and the window. Returns NOT_COUNTED (already counted as foreign, truncated
-  // or corrupted without a header), FIRST (the first answer to this probe) or AGAIN (a further copy).
+  // or corrupted without a header), FIRST (the first answer to this probe), AGAIN (a further copy) or
+  // SETTLED (its probe is too old to tell).
   const NOT_COUNTED = 0;
   const FIRST = 1;
   const AGAIN = 2;
+  // A reply to a probe sent so long ago that its state was settled (FlowCounters.keepNs): late, whatever it is.
+  const SETTLED = 3;
   const replyKind = (flow: Flow, status: number, probeFlow: number, seq: number): number => {
     const c = flow.counters;
     if (status === PROBE_STATUS.foreign) {
@@ -223,6 +226,7 @@ export async function measureShare(
       c.foreign++;
       return NOT_COUNTED;
     }
+    if (c.settled(seq)) return SETTLED;
     return c.markAnswered(seq) ? FIRST : AGAIN;
   };
   // ... and the window kept here (node:dgram, and the native path's rate mode): the reply frees its slot.
@@ -243,11 +247,12 @@ export async function measureShare(
     intendedNs: number,
     actualNs: number,
     atNs: number,
-    first: boolean,
+    kind: number,
   ): void => {
     if (!(intendedNs >= measureStart && intendedNs < measureEnd)) return;
     const c = flow.counters;
     const b = series.bucketOf(intendedNs - measureStart);
+    const first = kind === FIRST;
     c.received++;
     series.noteReceived(b);
     if (first) {
@@ -257,6 +262,10 @@ export async function measureShare(
     if (status !== PROBE_STATUS.probe) {
       if (status === PROBE_STATUS.truncatedHeader) c.truncated++;
       else c.corrupted++;
+      return;
+    }
+    if (kind === SETTLED) {
+      c.late++;
       return;
     }
     if (!first) {
@@ -289,14 +298,14 @@ export async function measureShare(
     atNs: number,
   ): void => {
     const kind = replyWindow(flow, status, probeFlow, seq);
-    if (kind !== NOT_COUNTED) replyAccount(flow, status, seq, intendedNs, actualNs, atNs, kind === FIRST);
+    if (kind !== NOT_COUNTED) replyAccount(flow, status, seq, intendedNs, actualNs, atNs, kind);
   };
 
   // Native window mode: probes sent by C, `count` from sequence `first` on at `atNs`, all due when sent.
   let nativeWindow = false;
   const sentRun = (flow: Flow, count: number, first: number, atNs: number): void => {
     flow.nextSeq = first + count;
-    flow.counters.ensure(first + count - 1);
+    flow.counters.ensure(first + count - 1, atNs);
     if (!measured(atNs)) return;
     flow.counters.sent += count;
     outstanding += count;
@@ -319,7 +328,7 @@ export async function measureShare(
         const kind = replyKind(flow, status, rows[o + 1] as number, seq);
         if (kind === NOT_COUNTED) continue;
         const at = (rows[o + 5] as number) + offsetNs;
-        replyAccount(flow, status, seq, rows[o + 3] as number, rows[o + 4] as number, at, kind === FIRST);
+        replyAccount(flow, status, seq, rows[o + 3] as number, rows[o + 4] as number, at, kind);
       }
       return;
     }
@@ -340,7 +349,7 @@ export async function measureShare(
         rows[o + 3] as number,
         rows[o + 4] as number,
         (rows[o + 5] as number) + offsetNs,
-        kind === FIRST,
+        kind,
       );
     }
   };
@@ -358,6 +367,8 @@ export async function measureShare(
     { one: onReply, batch: onBatch },
     share.firstFlow,
   );
+  // Per-sequence state outlives the late bound by a second: any reply after that is late anyway.
+  for (const f of flows) f.counters.keepNs = lateBoundNs + 1e9;
   let intervalTimer: NodeJS.Timeout | undefined;
   const wake = o.mode === 'rate' ? new WakeTimer() : undefined;
   let pollNs = 0;
@@ -384,7 +395,7 @@ export async function measureShare(
     // its send lag is 0 by definition: those are counted here and recorded in one go after the run.
     const sendProbe = (flow: Flow, intended?: number, nowNs?: number): void => {
       const seq = flow.nextSeq++;
-      flow.counters.ensure(seq);
+      flow.counters.ensure(seq, intended ?? nowNs ?? clockNs());
       const actualNs = flow.send(seq, seq % o.sizes.length, intended, nowNs);
       const intendedNs = intended ?? actualNs;
       if (driver) {
