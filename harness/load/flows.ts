@@ -210,16 +210,6 @@ export class Flow {
     return this.client instanceof NativeClient ? this.client.windowTick() : { sent: 0, atNs: 0 };
   }
 
-  /** Hands the probes queued so far to the kernel now (native path; node:dgram sends at once anyway). */
-  flushSends(): void {
-    if (this.client instanceof NativeClient) this.client.flush();
-  }
-
-  /** Sends not yet handed to the kernel. */
-  get sendsPending(): number {
-    return this.client instanceof NativeClient ? this.client.pending : this.sendsIssued - this.sendsDone;
-  }
-
   /** Counts a socket fault: ICMP reports as icmpErrors, anything else as a generator send error. */
   noteFault(errno: string): void {
     if (ICMP_ERRNOS.has(errno)) this.counters.icmpErrors++;

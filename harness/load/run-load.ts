@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { HarnessError } from '../errors.js';
 import { sumCounters } from './counters.js';
 import { startEmbeddedServer, type ChildServer } from './embedded-server.js';
-import { flowIoPath, openFlows, type Flow } from './flows.js';
+import { flowIoPath, openFlows, type BatchSink, type Flow, type ReplySink } from './flows.js';
 import { snapshotProc, type ProcSnapshot } from './generator-health.js';
 import { IntervalSeries, type IntervalWire } from './intervals.js';
 import { LatencyRecorder, type LatencyWire } from './latency.js';
@@ -199,12 +199,12 @@ export async function measureShare(
   let driver: WindowDriver | undefined;
   const measured = (intendedNs: number): boolean => intendedNs >= measureStart && intendedNs < measureEnd;
 
-  // Reply handling on plain numbers (see ReplySink), in two steps so that on the native path the window
-  // refills of a whole batch go out before its accounting is done: the server gets work back sooner.
+  // Reply handling on plain numbers (see ReplySink), in two steps: what the reply is (and, where the
+  // window is kept here, the refill it triggers), then its accounting.
 
-  // Step 1: what the reply is, and the window. Returns NOT_COUNTED (already counted as foreign, truncated
-  // or corrupted without a header), FIRST (the first answer to this probe), AGAIN (a further copy) or
-  // SETTLED (its probe is too old to tell).
+  // Step 1: what the reply is. Returns NOT_COUNTED (already counted as foreign, truncated or corrupted
+  // without a header), FIRST (the first answer to this probe), AGAIN (a further copy) or SETTLED (its
+  // probe is too old to tell).
   const NOT_COUNTED = 0;
   const FIRST = 1;
   const AGAIN = 2;
@@ -229,7 +229,7 @@ export async function measureShare(
     if (c.settled(seq)) return SETTLED;
     return c.markAnswered(seq) ? FIRST : AGAIN;
   };
-  // ... and the window kept here (node:dgram, and the native path's rate mode): the reply frees its slot.
+  // ... and the window where JavaScript keeps it (flood and ping-pong on node:dgram): the reply frees its slot.
   const replyWindow = (flow: Flow, status: number, probeFlow: number, seq: number): number => {
     const kind = replyKind(flow, status, probeFlow, seq);
     if (kind !== NOT_COUNTED && flow.counters.release(seq)) {
@@ -239,7 +239,7 @@ export async function measureShare(
     return kind;
   };
 
-  // Step 2: the accounting of a reply that step 1 named (FIRST or AGAIN).
+  // Step 2: the accounting of a reply that step 1 named (FIRST, AGAIN or SETTLED).
   const replyAccount = (
     flow: Flow,
     status: number,
@@ -249,7 +249,7 @@ export async function measureShare(
     atNs: number,
     kind: number,
   ): void => {
-    if (!(intendedNs >= measureStart && intendedNs < measureEnd)) return;
+    if (!measured(intendedNs)) return;
     const c = flow.counters;
     const b = series.bucketOf(intendedNs - measureStart);
     const first = kind === FIRST;
@@ -288,21 +288,12 @@ export async function measureShare(
   };
 
   // node:dgram: one reply at a time.
-  const onReply = (
-    flow: Flow,
-    status: number,
-    probeFlow: number,
-    seq: number,
-    intendedNs: number,
-    actualNs: number,
-    atNs: number,
-  ): void => {
+  const onReply: ReplySink = (flow, status, probeFlow, seq, intendedNs, actualNs, atNs) => {
     const kind = replyWindow(flow, status, probeFlow, seq);
     if (kind !== NOT_COUNTED) replyAccount(flow, status, seq, intendedNs, actualNs, atNs, kind);
   };
 
   // Native window mode: probes sent by C, `count` from sequence `first` on at `atNs`, all due when sent.
-  let nativeWindow = false;
   const sentRun = (flow: Flow, count: number, first: number, atNs: number): void => {
     flow.nextSeq = first + count;
     flow.counters.ensure(first + count - 1, atNs);
@@ -313,44 +304,20 @@ export async function measureShare(
     series.noteSent(series.bucketOf(atNs - measureStart), count);
   };
 
-  // Native path: a batch of rows. In window mode C already freed the slots and sent the refills (the
-  // PROBE_ROW_SENT rows, in order), so one pass; else step 1 for all, the refills sent, then step 2 for all.
-  let kinds = new Uint8Array(64);
-  const onBatch = (flow: Flow, rows: Float64Array, start: number, count: number, offsetNs: number): void => {
-    if (nativeWindow) {
-      for (let i = 0, o = start * PROBE_ROW_STRIDE; i < count; i++, o += PROBE_ROW_STRIDE) {
-        const status = rows[o] as number;
-        if (status === PROBE_ROW_SENT) {
-          sentRun(flow, rows[o + 1] as number, rows[o + 2] as number, rows[o + 3] as number);
-          continue;
-        }
-        const seq = rows[o + 2] as number;
-        const kind = replyKind(flow, status, rows[o + 1] as number, seq);
-        if (kind === NOT_COUNTED) continue;
-        const at = (rows[o + 5] as number) + offsetNs;
-        replyAccount(flow, status, seq, rows[o + 3] as number, rows[o + 4] as number, at, kind);
+  // Native path: a batch of rows, one pass. The window, where there is one (flood, ping-pong), is kept in
+  // C: it freed the slots and sent the refills already, reported here as PROBE_ROW_SENT rows in order.
+  const onBatch: BatchSink = (flow, rows, start, count, offsetNs) => {
+    for (let i = 0, o = start * PROBE_ROW_STRIDE; i < count; i++, o += PROBE_ROW_STRIDE) {
+      const status = rows[o] as number;
+      if (status === PROBE_ROW_SENT) {
+        sentRun(flow, rows[o + 1] as number, rows[o + 2] as number, rows[o + 3] as number);
+        continue;
       }
-      return;
-    }
-    if (count > kinds.length) kinds = new Uint8Array(count);
-    const n = count;
-    const first = start * PROBE_ROW_STRIDE;
-    for (let i = 0, o = first; i < n; i++, o += PROBE_ROW_STRIDE) {
-      kinds[i] = replyWindow(flow, rows[o] as number, rows[o + 1] as number, rows[o + 2] as number);
-    }
-    flow.flushSends();
-    for (let i = 0, o = first; i < n; i++, o += PROBE_ROW_STRIDE) {
-      const kind = kinds[i] as number;
+      const seq = rows[o + 2] as number;
+      const kind = replyKind(flow, status, rows[o + 1] as number, seq);
       if (kind === NOT_COUNTED) continue;
-      replyAccount(
-        flow,
-        rows[o] as number,
-        rows[o + 2] as number,
-        rows[o + 3] as number,
-        rows[o + 4] as number,
-        (rows[o + 5] as number) + offsetNs,
-        kind,
-      );
+      const at = (rows[o + 5] as number) + offsetNs;
+      replyAccount(flow, status, seq, rows[o + 3] as number, rows[o + 4] as number, at, kind);
     }
   };
 
@@ -439,7 +406,7 @@ export async function measureShare(
       const window = o.mode === 'ping-pong' ? 1 : o.window;
       const expireNs = Math.max(10, Math.min(o.drainMs, 200)) * 1e6;
       while (clockNs() < t0) busyWait(0.05);
-      nativeWindow = flows.every((f) => f.startWindow(window, expireNs, measureEnd));
+      const nativeWindow = flows.every((f) => f.startWindow(window, expireNs, measureEnd));
       driver = new WindowDriver(
         flows,
         window,
