@@ -53,18 +53,24 @@ const SEND_QUEUE_MAX = 4096;
 /** Errno names by number, for the errors the probe group reports as numbers. */
 const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 
-/** This thread's probe group: the clients by member index (see NativeModule.probeGroup). */
-let probeMembers: (NativeClient | undefined)[] | undefined;
-
 /** performance.now() in ns minus uv_hrtime in ns: the two tick on the same monotonic clock, from other origins. */
-let probeClockOffsetNs = 0;
+function clockOffsetNs(native: NativeModule): number {
+  return performance.now() * 1e6 - native.hrtime();
+}
+
+/** This thread's probe group (see NativeModule.probeGroup): its clients by member index, and its clock offset. */
+interface ProbeGroup {
+  readonly members: (NativeClient | undefined)[];
+  readonly offsetNs: number;
+}
+
+let probeGroup: ProbeGroup | undefined;
 
 /** Sets up this thread's probe group once: one handler that hands each segment to its client. */
-function probeGroupMembers(native: NativeModule): (NativeClient | undefined)[] {
-  if (probeMembers !== undefined) return probeMembers;
+function probeGroupOf(native: NativeModule): ProbeGroup {
+  if (probeGroup !== undefined) return probeGroup;
   const members: (NativeClient | undefined)[] = [];
-  const offsetNs = performance.now() * 1e6 - native.hrtime();
-  probeClockOffsetNs = offsetNs;
+  const offsetNs = clockOffsetNs(native);
   const [rows, segments] = native.probeGroup((count) => {
     for (let k = 0, o = 0, start = 0; k < count; k++, o += PROBE_SEGMENT_STRIDE) {
       const client = members[segments[o] as number];
@@ -77,8 +83,8 @@ function probeGroupMembers(native: NativeModule): (NativeClient | undefined)[] {
       start += n;
     }
   });
-  probeMembers = members;
-  return members;
+  probeGroup = { members, offsetNs };
+  return probeGroup;
 }
 
 /**
@@ -93,12 +99,11 @@ export class NativeClient {
   private sendRows: Float64Array | undefined;
   private count = 0;
   private scheduled = false;
-  /** True while a batch of probe rows is handled: sends then leave when the handler returns, without a microtask. */
-  private inBatch = false;
   private closed = false;
   private onFault: NativeFaultHandler = () => undefined;
-  /** Probe mode: the rows handler and this client's index in the thread's probe group. */
+  /** Probe mode: the rows handler, the thread's probe group and this client's index in it. */
   private onRows: NativeProbeHandler | undefined;
+  private group: ProbeGroup | undefined;
   private member = -1;
   private readonly flushNow = (): void => {
     this.scheduled = false;
@@ -124,8 +129,7 @@ export class NativeClient {
     let onEvent: (what: number | string) => void = () => undefined;
     if (probes === undefined) {
       const shared: NativeShared = native.shared();
-      // uv_hrtime and performance.now() tick on the same monotonic clock; only the origin differs.
-      const offsetNs = performance.now() * 1e6 - native.hrtime();
+      const offsetNs = clockOffsetNs(native);
       const stride = shared.metaStride;
       const slot = shared.slot;
       const data = Buffer.from(shared.data);
@@ -141,7 +145,6 @@ export class NativeClient {
         }
       };
     }
-    const members = probes === undefined ? undefined : probeGroupMembers(native);
     const socket = new native.Socket(options.family === 'IPv4' ? 4 : 6, 1, onEvent);
     try {
       socket.bind(options.family === 'IPv4' ? '0.0.0.0' : '::', 0);
@@ -149,11 +152,12 @@ export class NativeClient {
       socket.connect(options.connect.address, options.connect.port);
       const slotSize = Math.max(1, options.maxSend);
       const n = Math.max(4, Math.min(256, Math.floor((options.arenaBytes ?? 1 << 21) / slotSize)));
-      if (probes === undefined || members === undefined) {
+      if (probes === undefined) {
         const [arena, lengths] = socket.startClient(n, slotSize, SEND_QUEUE_MAX);
         client = new NativeClient(socket, arena, lengths, slotSize);
         return client;
       }
+      const group = probeGroupOf(native);
       const [arena, lengths, sendRows, member] = socket.startProbeClient(
         n,
         slotSize,
@@ -164,8 +168,9 @@ export class NativeClient {
       client = new NativeClient(socket, arena, lengths, slotSize);
       client.sendRows = sendRows;
       client.onRows = probes.onRows;
+      client.group = group;
       client.member = member;
-      members[member] = client;
+      group.members[member] = client;
       return client;
     } catch (err) {
       socket.close();
@@ -173,17 +178,9 @@ export class NativeClient {
     }
   }
 
-  /** Probe group: a batch of this client's rows. Sends queued while handling them leave when it returns. */
+  /** Probe group: a batch of this client's rows. */
   rowsIn(rows: Float64Array, start: number, count: number, offsetNs: number): void {
-    const onRows = this.onRows;
-    if (onRows === undefined || this.closed) return;
-    this.inBatch = true;
-    try {
-      onRows(rows, start, count, offsetNs);
-    } finally {
-      this.inBatch = false;
-    }
-    this.flush();
+    if (!this.closed) this.onRows?.(rows, start, count, offsetNs);
   }
 
   /**
@@ -192,7 +189,7 @@ export class NativeClient {
    * window; sent probes show in the rows as PROBE_ROW_SENT rows.
    */
   startWindow(window: number, expireNs: number, endNs: number, sizes: readonly number[]): void {
-    this.socket.startWindow(window, expireNs, endNs, probeClockOffsetNs, sizes);
+    this.socket.startWindow(window, expireNs, endNs, this.group?.offsetNs ?? 0, sizes);
   }
 
   /**
@@ -248,7 +245,7 @@ export class NativeClient {
     r[i * 4 + 1] = intendedNs;
     r[i * 4 + 2] = actualNs;
     this.lengths[i] = length;
-    if (!this.scheduled && !this.inBatch) {
+    if (!this.scheduled) {
       this.scheduled = true;
       queueMicrotask(this.flushNow);
     }
@@ -278,7 +275,7 @@ export class NativeClient {
     if (!this.closed) {
       this.closed = true;
       this.socket.close();
-      if (this.member >= 0 && probeMembers?.[this.member] === this) probeMembers[this.member] = undefined;
+      if (this.group?.members[this.member] === this) this.group.members[this.member] = undefined;
     }
     return Promise.resolve();
   }
