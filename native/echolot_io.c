@@ -220,6 +220,14 @@ static napi_value throw_msg(napi_env env, const char *m) {
   return NULL;
 }
 
+/* A JavaScript array of these n values (the multi-value returns of the methods below). */
+static napi_value js_array(napi_env env, uint32_t n, const napi_value *items) {
+  napi_value arr;
+  if (napi_create_array_with_length(env, n, &arr) != napi_ok) return NULL;
+  for (uint32_t i = 0; i < n; i++) napi_set_element(env, arr, i, items[i]);
+  return arr;
+}
+
 static double now_ns(void) { return (double)uv_hrtime(); }
 
 /* Parses an address string ("1.2.3.4", "fe80::1%eth0") into a sockaddr of the socket's family. */
@@ -1362,13 +1370,10 @@ static napi_value sock_local(napi_env env, napi_callback_info info) {
     inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, text, sizeof text);
     port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
   }
-  napi_value arr, a, p;
-  napi_create_array_with_length(env, 2, &arr);
-  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &a);
-  napi_create_int32(env, port, &p);
-  napi_set_element(env, arr, 0, a);
-  napi_set_element(env, arr, 1, p);
-  return arr;
+  napi_value items[2];
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &items[0]);
+  napi_create_int32(env, port, &items[1]);
+  return js_array(env, 2, items);
 }
 
 /* bufferSize(which 0 rcv | 1 snd, bytes or -1 to read) -> current size */
@@ -1531,14 +1536,11 @@ static int setup_client(napi_env env, Sock *s, napi_value *argv, napi_value *are
 /* startClient(sendSlots, slotSize, queueMax) -> [ArrayBuffer arena, Int32Array lengths]; starts receiving. */
 static napi_value sock_start_client(napi_env env, napi_callback_info info) {
   size_t argc = 3;
-  napi_value argv[3], arena, lens, out;
+  napi_value argv[3], items[2];
   Sock *s = unwrap(env, info, &argc, argv);
-  if (s == NULL || setup_client(env, s, argv, &arena, &lens) != 0) return NULL;
+  if (s == NULL || setup_client(env, s, argv, &items[0], &items[1]) != 0) return NULL;
   if (start_poll(env, s) != 0) return throw_msg(env, "cannot poll the socket");
-  napi_create_array_with_length(env, 2, &out);
-  napi_set_element(env, out, 0, arena);
-  napi_set_element(env, out, 1, lens);
-  return out;
+  return js_array(env, 2, items);
 }
 
 /* send(count): sends send-arena slots 0..count-1 to the connected peer -> undefined, or the first errno name. */
@@ -1585,7 +1587,7 @@ static napi_value sock_send(napi_env env, napi_callback_info info) {
  */
 static napi_value sock_start_probe_client(napi_env env, napi_callback_info info) {
   size_t argc = 5;
-  napi_value argv[5], arena, lens, send, member, out;
+  napi_value argv[5], items[4]; /* arena, lengths, send rows, member index */
   Sock *s = unwrap(env, info, &argc, argv);
   if (s == NULL) return NULL;
   if (s->sh->gfn_ref == NULL) return throw_msg(env, "startProbeClient needs probeGroup() first");
@@ -1597,10 +1599,10 @@ static napi_value sock_start_probe_client(napi_env env, napi_callback_info info)
   uint32_t flow;
   CHECK(napi_get_value_uint32(env, argv[4], &flow));
   if (flow > 0xffff) return throw_msg(env, "flow id must fit 16 bits");
-  if (setup_client(env, s, argv, &arena, &lens) != 0) return NULL;
+  if (setup_client(env, s, argv, &items[0], &items[1]) != 0) return NULL;
   if (s->sslot_size < PROBE_HEADER) return throw_msg(env, "send slots are smaller than a probe header");
   void *mem;
-  if ((send = typed(env, napi_float64_array, (size_t)s->sslots * 4, 8, &mem, &s->psend_ref)) == NULL) return NULL;
+  if ((items[2] = typed(env, napi_float64_array, (size_t)s->sslots * 4, 8, &mem, &s->psend_ref)) == NULL) return NULL;
   s->psend = mem;
   memcpy(s->run_id, data, 8);
   s->probe_flow = flow;
@@ -1608,13 +1610,8 @@ static napi_value sock_start_probe_client(napi_env env, napi_callback_info info)
   s->probe_on = 1;
   int err = group_join(s);
   if (err != 0) return throw_errno(env, err, "epoll");
-  napi_create_uint32(env, s->member, &member);
-  napi_create_array_with_length(env, 4, &out);
-  napi_set_element(env, out, 0, arena);
-  napi_set_element(env, out, 1, lens);
-  napi_set_element(env, out, 2, send);
-  napi_set_element(env, out, 3, member);
-  return out;
+  napi_create_uint32(env, s->member, &items[3]);
+  return js_array(env, 4, items);
 }
 
 /*
@@ -1672,8 +1669,7 @@ static napi_value sock_window_tick(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   Sock *s = unwrap(env, info, &argc, NULL);
   if (s == NULL) return NULL;
-  napi_value out, v;
-  napi_create_array_with_length(env, 3, &out);
+  napi_value items[3]; /* sent, send time, errno name or undefined */
   uint32_t k = 0;
   int err = 0;
   double now = now_ns() + s->clock_offset;
@@ -1681,15 +1677,13 @@ static napi_value sock_window_tick(napi_env env, napi_callback_info info) {
     window_settle(s, now);
     k = window_fill(s, now, &err);
   }
-  napi_create_uint32(env, k, &v);
-  napi_set_element(env, out, 0, v);
-  napi_create_double(env, now, &v);
-  napi_set_element(env, out, 1, v);
-  if (err != 0) {
-    napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &v);
-    napi_set_element(env, out, 2, v);
-  }
-  return out;
+  napi_create_uint32(env, k, &items[0]);
+  napi_create_double(env, now, &items[1]);
+  if (err != 0)
+    napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &items[2]);
+  else
+    napi_get_undefined(env, &items[2]);
+  return js_array(env, 3, items);
 }
 
 /* queued() -> datagrams waiting for the socket to turn writable */
@@ -1751,7 +1745,7 @@ static napi_value probe_bind(napi_env env, napi_callback_info info) {
  */
 static napi_value probe_group(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1], rows, segs, out;
+  napi_value argv[1], items[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   napi_valuetype t = napi_undefined;
   if (argc >= 1) napi_typeof(env, argv[0], &t);
@@ -1770,12 +1764,9 @@ static napi_value probe_group(napi_env env, napi_callback_info info) {
   }
   if (sh->gfn_ref != NULL) napi_delete_reference(env, sh->gfn_ref);
   napi_create_reference(env, argv[0], 1, &sh->gfn_ref);
-  napi_get_reference_value(env, sh->grows_ref, &rows);
-  napi_get_reference_value(env, sh->gsegs_ref, &segs);
-  napi_create_array_with_length(env, 2, &out);
-  napi_set_element(env, out, 0, rows);
-  napi_set_element(env, out, 1, segs);
-  return out;
+  napi_get_reference_value(env, sh->grows_ref, &items[0]);
+  napi_get_reference_value(env, sh->gsegs_ref, &items[1]);
+  return js_array(env, 2, items);
 }
 
 static napi_value hrtime(napi_env env, napi_callback_info info) {
