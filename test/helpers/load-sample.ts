@@ -1,4 +1,5 @@
 /** Pieces of synthetic LoadResults shared by the renderer, threshold and report tests. */
+import { LOAD_DEFAULTS } from '../../harness/load/options.js';
 import type { LatencySummary, LoadResult } from '../../harness/load/types.js';
 
 /** A latency summary shaped around `p50` (each percentile a fixed multiple of it). */
@@ -18,18 +19,7 @@ export const sampleLatency = (p50: number, extra: Partial<LatencySummary> = {}):
 
 /** The resolved options of a 1 s rate run at 10 000/s with the defaults otherwise. */
 export const sampleOptions = (extra: Partial<LoadResult['options']> = {}): LoadResult['options'] => ({
-  mode: 'rate',
+  ...LOAD_DEFAULTS,
   durationMs: 1000,
-  warmupMs: 0,
-  rate: 10_000,
-  arrival: 'constant',
-  sizes: [64],
-  flows: 4,
-  window: 64,
-  drainMs: 1000,
-  intervalMs: 1000,
-  ownTarget: false,
-  workers: 1,
-  maxLagUs: 1000,
   ...extra,
 });
