@@ -16,6 +16,10 @@ export const ERROR_CATALOGUE = {
   ERR_ECHOLOT_BIND: 69,
   /** A server socket could not be bound for lack of privilege (ports below 1024). */
   ERR_ECHOLOT_BIND_PERMISSION: 77,
+  /** Input data that is malformed or does not fit together: a shard file that is not one, shards of different runs or histogram settings, a shard twice (EX_DATAERR). */
+  ERR_ECHOLOT_DATA: 65,
+  /** Shards of a distributed load run are missing from a merge (without allowPartial): the run is incomplete, as a failed threshold. */
+  ERR_ECHOLOT_SHARDS_MISSING: 1,
   /** A file could not be read or written. */
   ERR_ECHOLOT_IO: 74,
   /** A harness or environment fault: a bug, or the machine refusing something it should allow. */
@@ -29,10 +33,17 @@ export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 export class HarnessError extends Error {
   override readonly name = 'HarnessError';
   readonly code: ErrorCode;
+  /** Set on a validation error (from a resolve function): every problem found, each naming its field. */
+  declare readonly problems?: readonly Problem[];
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; problems?: readonly Problem[] },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    if (options?.problems !== undefined) this.problems = Object.freeze([...options.problems]);
   }
 
   /** The process exit code documented for this error. */
@@ -41,16 +52,43 @@ export class HarnessError extends Error {
   }
 }
 
-/** One validation problem: where, which rule, and what was received. */
+/** One validation problem: which field, which rule, and what was received. */
 export interface Problem {
+  /** The field as a path into the options given: `durationMs`, `sizes[2]`, `search.maxLossPercent`. */
   readonly path: string;
+  /**
+   * The rule, e.g. "must be an integer in 100..86400000". Other fields it names are in backticks
+   * (`flows`), so that a front end such as the CLI can name them its own way.
+   */
   readonly message: string;
+  /** The value received, when the problem is about one value. */
+  readonly value?: unknown;
+  /** The bounds the rule states, for a front end that shows them in its own units. */
+  readonly range?: readonly [min: number, max: number];
 }
 
-/** Throws one usage HarnessError that lists every problem, each naming field, constraint and value. */
+/** A value as problem messages show it: strings bare ('' when empty), lists in brackets. */
+export function showValue(value: unknown): string {
+  if (typeof value === 'string') return value === '' ? "''" : value;
+  if (Array.isArray(value)) return `[${value.map(showValue).join(',')}]`;
+  if (typeof value === 'function') return 'function';
+  return String(value);
+}
+
+/** One problem as a library caller reads it: `durationMs 50: must be an integer in 100..86400000`. */
+export function formatProblem(p: Problem): string {
+  return `${p.path}${p.value === undefined ? '' : ` ${showValue(p.value)}`}: ${p.message}`;
+}
+
+/** One usage HarnessError that carries every problem and lists them all in its message. */
+export function validationError(problems: readonly Problem[]): HarnessError {
+  return new HarnessError('ERR_ECHOLOT_USAGE', problems.map(formatProblem).join('; '), { problems });
+}
+
+/** Throws one validationError listing every problem, when there is any. */
 export function throwIfProblems(problems: readonly Problem[]): void {
   if (problems.length === 0) return;
-  throw new HarnessError('ERR_ECHOLOT_USAGE', problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+  throw validationError(problems);
 }
 
 /** True when `err` is a Node system error with the given errno code (EACCES, EADDRINUSE, ...). */

@@ -1,9 +1,5 @@
 import { HarnessError, errnoOf } from '../harness/errors.js';
-
-/** `addr:port`, with IPv6 in brackets so the port stays unambiguous. */
-export function formatEndpoint(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
+import { formatEndpoint } from '../harness/core/address.js';
 
 const REASONS: Readonly<Record<string, string>> = {
   EADDRINUSE: 'address already in use',

@@ -1,10 +1,12 @@
 import { createSocket, type RemoteInfo, type SocketType } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import { HarnessError, errnoOf } from '../harness/errors.js';
-import { bindError, formatEndpoint } from './bind-error.js';
+import { bindError } from './bind-error.js';
+import type { LoopGuard } from './loop-guard.js';
 import type { LogSink } from './options.js';
 import { ACCEPT, type Policy } from './policy.js';
 import { StatsRecorder, type DetailedStats, type ServerStats } from './server-stats.js';
+import { formatEndpoint } from '../harness/core/address.js';
 
 /** State shared by every socket of one server: counters, the in-flight budget and the refused-port table. */
 export interface EchoCore {
@@ -19,6 +21,8 @@ export interface EchoCore {
   readonly detailed: DetailedStats;
   /** Access control and rate limits, asked once per datagram (loop ports included). */
   readonly policy: Policy;
+  /** Asked last, about every datagram that would be answered; undefined = turned off. */
+  readonly loopGuard: LoopGuard | undefined;
 }
 
 /** A descriptor handed over by the service manager, already bound, with its family. */
@@ -68,6 +72,7 @@ export function bindEchoSocket(
   let endpoint = inherited === undefined ? formatEndpoint(address, port) : `fd ${inherited.fd}`;
   const stats = new StatsRecorder(core.stats, core.detailed[type]);
   const policy = core.policy;
+  const loopGuard = core.loopGuard;
   const reported = new Set<string>();
 
   // Under a flood the same errno can repeat thousands of times a second: count every one, log each kind once.
@@ -103,9 +108,14 @@ export function bindEchoSocket(
       stats.dropped('own-port');
       return;
     }
-    const verdict = policy.decide(rinfo.address, rinfo.port, type, performance.now());
+    const now = performance.now();
+    const verdict = policy.decide(rinfo.address, rinfo.port, type, now);
     if (verdict !== ACCEPT) {
       stats.dropped(verdict);
+      return;
+    }
+    if (loopGuard?.isLoop(rinfo.address, rinfo.port, msg, now) === true) {
+      stats.dropped('echo-loop');
       return;
     }
     if (core.inflight >= core.maxInflight) {

@@ -20,6 +20,7 @@ export {
   type ServerStats,
   type SocketFamily,
 } from './server-stats.js';
+export { LOOP_GUARD, createLoopGuard, type LoopGuard, type LoopGuardOptions } from './loop-guard.js';
 export { ACCEPT, createPolicy, parseRange, type Policy, type PolicyOptions, type Verdict } from './policy.js';
 export {
   metricsRegistry,

@@ -2,9 +2,9 @@ import { createServer, type Server } from 'node:http';
 import { isIP } from 'node:net';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { HarnessError } from '../harness/errors.js';
-import { formatEndpoint } from './bind-error.js';
 import type { ServerGauges } from './server.js';
 import { DROP_REASONS, type DetailedStats, type FamilyStats, type SocketFamily } from './server-stats.js';
+import { formatEndpoint } from '../harness/core/address.js';
 
 /** What the metrics endpoint reads at each scrape: the server's counters are never touched per datagram here. */
 export interface MetricsSource {
@@ -45,6 +45,13 @@ export function parseMetricsEndpoint(raw: string): { host: string; port: number 
 export function metricsRegistry(source: MetricsSource): Registry {
   const register = new Registry();
   collectDefaultMetrics({ register });
+  // prom-client's nodejs_active_{handles,requests,resources}_total are gauges named like counters,
+  // which Prometheus' lint (`promtool check metrics`) rejects; their labelled siblings without the
+  // suffix stay (the total is their sum). Any other default gauge so named goes the same way.
+  for (const metric of register.getMetricsAsArray()) {
+    if (!(metric instanceof Counter) && metric.name.endsWith('_total'))
+      register.removeSingleMetric(metric.name);
+  }
 
   // Counters mirror the server's own totals at each scrape: reset, then set to the current value.
   const familyCounter = (name: string, help: string, pick: (f: FamilyStats) => number): void => {

@@ -1,7 +1,7 @@
 import { isIPv4 } from 'node:net';
 import { HarnessError, isErrno } from '../harness/errors.js';
 import { errnoError, NATIVE_STAT, type NativeModule, type NativeSocket } from '../harness/net/native-io.js';
-import { bindError, formatEndpoint } from './bind-error.js';
+import { bindError } from './bind-error.js';
 import { refusedTable } from './echo-socket.js';
 import { localAddresses, type InterfaceLister } from './local-addresses.js';
 import { BIND_ALL, type ResolvedServeOptions } from './options.js';
@@ -15,6 +15,7 @@ import {
   type SocketFamily,
 } from './server-stats.js';
 import { inheritedSockets } from './systemd.js';
+import { formatEndpoint } from '../harness/core/address.js';
 
 /** One received batch as a JavaScript policy sees it; views are valid only during the call. */
 export interface PolicyBatch {
@@ -28,7 +29,10 @@ export interface PolicyBatch {
   source(i: number): string;
   /** Length of datagram i. */
   length(i: number): number;
-  /** Whether datagram i is already dropped (own port, loop port or destination, decided in C). */
+  /**
+   * Whether datagram i is already dropped (own port, loop port or destination, decided in C; the loop guard
+   * runs in C after the policy).
+   */
   dropped(i: number): boolean;
   /** Drops datagram i, counted as dropped by policy under `reason`. */
   drop(i: number, reason: DropReason): void;
@@ -149,7 +153,16 @@ export async function startNativeServer(
     const policy = hooks.policy;
     const family = familyName(f);
     if (policy !== undefined) socket.setPolicy((count) => policy(batchOf(family, count)));
-    socket.startEcho(refused, stats, resolved.maxInflight);
+    const guarded = socket.startEcho(refused, stats, resolved.maxInflight, resolved.loopGuard);
+    if (resolved.loopGuard && guarded !== true) {
+      // A module built before the loop guard ignores the flag: better no server than an unprotected one.
+      socket.close();
+      throw new HarnessError(
+        'ERR_ECHOLOT_INTERNAL',
+        'the native I/O module is older than the loop guard: rebuild it with npm run build:native ' +
+          '(or run with ECHOLOT_IO=dgram)',
+      );
+    }
     sockets.set(k, { family: f, socket, stats });
     return bound;
   };
@@ -310,6 +323,7 @@ export async function startNativeServer(
         fam.dropped['own-port'] += read(stats, NATIVE_STAT.droppedOwnPort);
         fam.dropped['loop-port'] += read(stats, NATIVE_STAT.droppedLoopPort);
         fam.dropped.destination += read(stats, NATIVE_STAT.droppedDestination);
+        fam.dropped['echo-loop'] += read(stats, NATIVE_STAT.droppedEchoLoop);
         fam.dropped['queue-full'] += read(stats, NATIVE_STAT.droppedQueueFull);
       }
       return d;

@@ -38,6 +38,8 @@ export interface ServeOptions {
   globalRateLimit?: number;
   /** Source addresses tracked at once for access control and rate limits (least recent forgotten first). @defaultValue 16384 */
   maxSources?: number;
+  /** Drop datagrams that continue an echo loop with another echo server on any port (see loop-guard.ts): more than 8 repeats of one payload from one peer, each within 10 ms of the last. @defaultValue true */
+  loopGuard?: boolean;
   /** Inherited UDP socket descriptors (systemd socket activation): served as they are, bind and port ignored, no re-scan. @defaultValue [] */
   listenFds?: readonly number[];
 }
@@ -68,6 +70,8 @@ export interface ResolvedServeOptions {
   readonly globalRateLimit: number;
   /** Source table bound. */
   readonly maxSources: number;
+  /** Whether the loop guard runs. */
+  readonly loopGuard: boolean;
   /** Inherited socket descriptors; non-empty = socket activation. */
   readonly listenFds: readonly number[];
 }
@@ -82,6 +86,7 @@ export const SERVE_DEFAULTS = Object.freeze({
   rateLimit: 0,
   globalRateLimit: 0,
   maxSources: 16384,
+  loopGuard: true,
 });
 
 /** Upper bound of the rate limits, datagrams per second. */
@@ -114,9 +119,8 @@ export function bindAddressProblem(address: string): string | undefined {
 /** Validates ServeOptions, collecting every problem, and returns frozen options with defaults applied. */
 export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOptions {
   const problems: Problem[] = [];
-  // The value sits in the path so that each line reads "<field> <value>: <constraint>", like the CLI's errors.
-  const problem = (field: string, value: unknown, message: string): void => {
-    problems.push({ path: `${field} ${show(value)}`, message });
+  const problem = (path: string, value: unknown, message: string): void => {
+    problems.push({ path, value, message });
   };
 
   const port = options.port ?? SERVE_DEFAULTS.port;
@@ -189,7 +193,8 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
     problem('rateLimit', rateLimit, `must be an integer in 0..${MAX_RATE_LIMIT}`);
   }
   const rateBurst = options.rateBurst ?? Math.max(1, rateLimit);
-  if (!isIntegerIn(rateBurst, 1, MAX_RATE_LIMIT)) {
+  // A burst derived from a rate limit that is itself wrong is not a second problem.
+  if (options.rateBurst !== undefined && !isIntegerIn(rateBurst, 1, MAX_RATE_LIMIT)) {
     problem('rateBurst', rateBurst, `must be an integer in 1..${MAX_RATE_LIMIT}`);
   }
   const globalRateLimit = options.globalRateLimit ?? SERVE_DEFAULTS.globalRateLimit;
@@ -200,6 +205,9 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
   if (!isIntegerIn(maxSources, 1, MAX_SOURCES_LIMIT)) {
     problem('maxSources', maxSources, `must be an integer in 1..${MAX_SOURCES_LIMIT}`);
   }
+
+  const loopGuard = options.loopGuard ?? SERVE_DEFAULTS.loopGuard;
+  if (typeof loopGuard !== 'boolean') problem('loopGuard', loopGuard, 'must be true or false');
 
   const listenFds = options.listenFds ?? [];
   if (!Array.isArray(listenFds) || !listenFds.every((fd: unknown) => isIntegerIn(fd, 3, 65535))) {
@@ -220,17 +228,11 @@ export function resolveServeOptions(options: ServeOptions = {}): ResolvedServeOp
     rateBurst,
     globalRateLimit,
     maxSources,
+    loopGuard,
     listenFds: Object.freeze([...listenFds]),
   });
 }
 
 function isIntegerIn(value: unknown, min: number, max: number): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return value === '' ? "''" : value;
-  if (Array.isArray(value)) return `[${value.map(show).join(',')}]`;
-  if (typeof value === 'function') return 'function';
-  return String(value);
 }

@@ -1,13 +1,18 @@
 import ipaddr from 'ipaddr.js';
+import { createFairShare, shareGroup } from './fair-share.js';
 import type { DropReason, SocketFamily } from './server-stats.js';
 
 /** The verdict that answers a datagram; anything else is the reason it is dropped. */
 export const ACCEPT = 'accept';
 
 /** What the policy says about one datagram. */
-export type Verdict = typeof ACCEPT | Exclude<DropReason, 'own-port' | 'destination' | 'queue-full'>;
+export type Verdict =
+  typeof ACCEPT | Exclude<DropReason, 'own-port' | 'destination' | 'echo-loop' | 'queue-full'>;
 
-/** Access control and abuse limits of the reference server, all optional. */
+/**
+ * Access control and abuse limits of the reference server, under the names of ServeOptions (the
+ * server passes its resolved options as they are, so a field renamed on one side fails to compile).
+ */
 export interface PolicyOptions {
   /** Refused source ports, as a 65536-entry table (1 = refuse). */
   readonly refused: Uint8Array;
@@ -16,11 +21,14 @@ export interface PolicyOptions {
   /** Sources in these CIDR ranges are never answered; deny wins over allow. */
   readonly deny: readonly string[];
   /** Datagrams per second answered per source address (0 = no limit). */
-  readonly ratePerSource: number;
+  readonly rateLimit: number;
   /** Token-bucket depth per source: datagrams answered in one burst before the rate applies. */
-  readonly burstPerSource: number;
-  /** Datagrams per second answered across all sources (0 = no limit); the burst equals the rate. */
-  readonly rateGlobal: number;
+  readonly rateBurst: number;
+  /**
+   * Datagrams per second answered across all sources (0 = no limit); the burst equals the rate. Shared
+   * fairly between source networks (see fair-share.ts), not first come first served.
+   */
+  readonly globalRateLimit: number;
   /** Most source addresses tracked at once; the least recently seen is forgotten first. */
   readonly maxSources: number;
 }
@@ -40,33 +48,59 @@ type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 interface Source {
   /** Cached access-control verdict: addresses do not change their ranges. */
   readonly acl: Verdict;
+  /** The source network that shares one fair share of the global limit ('' without a global limit). */
+  readonly group: string;
   tokens: number;
   lastMs: number;
 }
 
-/** Parses one --allow/--deny entry; a bare address means a single host. Throws with a one-line reason. */
+/**
+ * Parses one --allow/--deny entry; a bare address means a single host. Throws with a one-line reason.
+ * A range with host bits set (127.0.0.1/8) is refused, as `ip route` refuses it, instead of being widened
+ * in silence. A v4-mapped range (::ffff:127.0.0.0/104, ::ffff:127.0.0.2) becomes the IPv4 range it means
+ * (127.0.0.0/8, 127.0.0.2/32): sources are matched as IPv4 when they are v4-mapped, so the IPv6 form of
+ * the range would never match anything.
+ */
 export function parseRange(text: string): Range {
   const trimmed = text.trim();
-  if (ipaddr.isValidCIDR(trimmed)) return ipaddr.parseCIDR(trimmed);
-  if (ipaddr.isValid(trimmed)) {
+  let range: Range;
+  if (ipaddr.isValidCIDR(trimmed)) {
+    range = ipaddr.parseCIDR(trimmed);
+  } else if (ipaddr.isValid(trimmed)) {
     const addr = ipaddr.parse(trimmed);
-    return [addr, addr.kind() === 'ipv4' ? 32 : 128];
+    range = [addr, addr.kind() === 'ipv4' ? 32 : 128];
+  } else {
+    throw new Error('must be an IPv4 or IPv6 address or CIDR range, e.g. 192.0.2.0/24 or 2001:db8::/32');
   }
-  throw new Error('must be an IPv4 or IPv6 address or CIDR range, e.g. 192.0.2.0/24 or 2001:db8::/32');
+  const [addr, bits] = range;
+  const bytes = addr.toByteArray();
+  const network = bytes.map((b, i) => b & (0xff00 >> Math.max(0, Math.min(8, bits - 8 * i))) & 0xff);
+  if (network.some((b, i) => b !== bytes[i])) {
+    throw new Error(`has host bits set; did you mean ${showAddress(ipaddr.fromByteArray(network))}/${bits}?`);
+  }
+  // A v4-mapped range has at least 96 bits (the ::ffff: prefix itself), or its host bits were set above.
+  if (addr instanceof ipaddr.IPv6 && addr.isIPv4MappedAddress() && bits >= 96) {
+    return [addr.toIPv4Address(), bits - 96];
+  }
+  return range;
+}
+
+/** An address as the user would write it: v4-mapped IPv6 with its IPv4 part dotted. */
+function showAddress(addr: ipaddr.IPv4 | ipaddr.IPv6): string {
+  return addr instanceof ipaddr.IPv6 && addr.isIPv4MappedAddress()
+    ? `::ffff:${addr.toIPv4Address().toString()}`
+    : addr.toString();
 }
 
 /** A policy that only refuses loop ports: the default when no access control or limit is configured. */
 export function createPolicy(options: PolicyOptions): Policy {
-  const { refused, ratePerSource, rateGlobal, maxSources } = options;
+  const { refused, rateLimit, globalRateLimit, maxSources } = options;
   const allow = options.allow.map(parseRange);
   const deny = options.deny.map(parseRange);
   const acl = allow.length > 0 || deny.length > 0;
-  const perSourceMs = ratePerSource / 1000;
-  const burst = Math.max(1, options.burstPerSource);
-  const globalMs = rateGlobal / 1000;
-  const globalBurst = Math.max(1, rateGlobal);
-  let globalTokens = globalBurst;
-  let globalLastMs = Number.NEGATIVE_INFINITY;
+  const perSourceMs = rateLimit / 1000;
+  const burst = Math.max(1, options.rateBurst);
+  const fair = globalRateLimit > 0 ? createFairShare(globalRateLimit, maxSources) : undefined;
   const sources = new Map<string, Source>();
   let evicted = 0;
 
@@ -90,12 +124,14 @@ export function createPolicy(options: PolicyOptions): Policy {
   return {
     decide(address, port, _family, nowMs) {
       if (refused[port] === 1) return 'loop-port';
-      if (!acl && ratePerSource === 0 && rateGlobal === 0) return ACCEPT;
+      if (!acl && rateLimit === 0 && globalRateLimit === 0) return ACCEPT;
       let source: Source | undefined;
-      if (acl || ratePerSource > 0) {
+      if (acl || rateLimit > 0 || fair !== undefined) {
         source = sources.get(address);
         if (source === undefined) {
-          source = { acl: classify(address), tokens: burst, lastMs: nowMs };
+          const verdict = classify(address);
+          const group = fair === undefined || verdict !== ACCEPT ? '' : shareGroup(address);
+          source = { acl: verdict, group, tokens: burst, lastMs: nowMs };
           if (sources.size >= maxSources) {
             // Map iteration order is insertion order and every hit re-inserts: the first key is the least recent.
             const oldest = sources.keys().next();
@@ -110,19 +146,17 @@ export function createPolicy(options: PolicyOptions): Policy {
       }
       // Check both buckets before taking from either, so a throttled source does not spend global tokens.
       let sourceTokens = 0;
-      if (source !== undefined && ratePerSource > 0) {
+      if (source !== undefined && rateLimit > 0) {
         sourceTokens = refill(source.tokens, source.lastMs, nowMs, perSourceMs, burst);
         source.tokens = sourceTokens;
         source.lastMs = Math.max(source.lastMs, nowMs);
         if (sourceTokens < 1) return 'rate-source';
       }
-      if (rateGlobal > 0) {
-        globalTokens = refill(globalTokens, globalLastMs, nowMs, globalMs, globalBurst);
-        globalLastMs = Math.max(globalLastMs, nowMs);
-        if (globalTokens < 1) return 'rate-global';
-        globalTokens -= 1;
+      if (fair !== undefined && source !== undefined) {
+        // Fair between source networks, not first come first served (fair-share.ts).
+        if (!fair.admit(source.group, nowMs)) return 'rate-global';
       }
-      if (source !== undefined && ratePerSource > 0) source.tokens = sourceTokens - 1;
+      if (source !== undefined && rateLimit > 0) source.tokens = sourceTokens - 1;
       return ACCEPT;
     },
     trackedSources: () => sources.size,

@@ -4,7 +4,7 @@ export interface ServerStats {
   received: number;
   /** Replies the kernel accepted (send callback without error). */
   echoed: number;
-  /** Datagrams not answered by policy: loop port, own port, access control or a rate limit. */
+  /** Datagrams not answered by policy: loop port, own port, access control, a rate limit or the loop guard. */
   droppedByPolicy: number;
   /** Datagrams not answered because maxInflight replies were already in flight. */
   droppedQueueFull: number;
@@ -25,6 +25,7 @@ export type DropReason =
   | 'not-allowed'
   | 'rate-source'
   | 'rate-global'
+  | 'echo-loop'
   | 'queue-full';
 
 /** Every drop reason, in the order reports list them. */
@@ -36,6 +37,7 @@ export const DROP_REASONS: readonly DropReason[] = Object.freeze([
   'not-allowed',
   'rate-source',
   'rate-global',
+  'echo-loop',
   'queue-full',
 ]);
 

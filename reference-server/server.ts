@@ -1,9 +1,9 @@
 import { networkInterfaces } from 'node:os';
 import { HarnessError, isErrno } from '../harness/errors.js';
 import { nativeIo, type IoPath } from '../harness/net/native-io.js';
-import { formatEndpoint } from './bind-error.js';
 import { bindEchoSocket, refusedTable, type EchoCore, type EchoSocket } from './echo-socket.js';
 import { localAddresses, type InterfaceLister } from './local-addresses.js';
+import { createLoopGuard } from './loop-guard.js';
 import { startNativeServer, type PolicyBatch } from './native-socket.js';
 import { BIND_ALL, resolveServeOptions, type ResolvedServeOptions, type ServeOptions } from './options.js';
 import { ACCEPT, createPolicy, type Policy } from './policy.js';
@@ -15,6 +15,7 @@ import {
   type ServerStats,
 } from './server-stats.js';
 import { inheritedSockets } from './systemd.js';
+import { formatEndpoint } from '../harness/core/address.js';
 
 /** A running reference echo server. */
 export interface ReferenceServer {
@@ -58,10 +59,11 @@ interface Candidate {
 }
 
 /**
- * Starts the reference echo server on one port with loop protection on: with the native I/O module (echo
- * in C, replies from each request's destination address) one wildcard socket per family for 'all', one
- * socket per explicit address, or the inherited descriptors; else (ECHOLOT_IO=dgram, or the module not
- * built) one node:dgram socket per address or inherited descriptor.
+ * Starts the reference echo server on one port with loop protection on (loop ports, own port, and the loop
+ * guard unless turned off): with the native I/O module (echo, and the loop guard, in C; replies from each
+ * request's destination address) one wildcard socket per family for 'all', one socket per explicit
+ * address, or the inherited descriptors; else (ECHOLOT_IO=dgram, or the module not built) one node:dgram
+ * socket per address or inherited descriptor, the loop guard in loop-guard.ts.
  */
 export function startReferenceServer(options?: ServeOptions): Promise<ReferenceServer> {
   return startReferenceServerIn(options, { networkInterfaces });
@@ -109,6 +111,7 @@ export async function startReferenceServerIn(
     log,
     detailed: emptyDetailedStats(),
     policy: policyOf(resolved, refused),
+    loopGuard: resolved.loopGuard ? createLoopGuard() : undefined,
   };
   // Socket activation: the service manager owns the addresses, so there is nothing to bind or re-scan.
   const activated = resolved.listenFds.length > 0;
@@ -199,15 +202,7 @@ export async function startReferenceServerIn(
 }
 
 function policyOf(resolved: ResolvedServeOptions, refused: Uint8Array): Policy {
-  return createPolicy({
-    refused,
-    allow: resolved.allow,
-    deny: resolved.deny,
-    ratePerSource: resolved.rateLimit,
-    burstPerSource: resolved.rateBurst,
-    rateGlobal: resolved.globalRateLimit,
-    maxSources: resolved.maxSources,
-  });
+  return createPolicy({ ...resolved, refused });
 }
 
 /** Asks the policy about every datagram of a native batch that C has not already dropped. */

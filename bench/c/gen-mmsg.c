@@ -1,24 +1,28 @@
 /* Load generator in C with sendmmsg/recvmmsg: the machine's ceiling for a generator.
  * Usage: gen-mmsg flood|ping-pong HOST PORT DURATION_MS WARMUP_MS FLOWS WINDOW SIZE
- *   flood:     FLOWS connected sockets, each keeping WINDOW datagrams outstanding; prints echoes/s.
+ *   flood:     FLOWS (1..1024) connected sockets, each on its own ephemeral port and keeping WINDOW
+ *              datagrams outstanding, all in one epoll set; prints echoes/s. Every datagram starts
+ *              with its own number, as a real client's would (a run of identical payloads is what a
+ *              server's loop guard drops).
  *   ping-pong: one socket, one outstanding datagram; prints the RTT percentiles (FLOWS, WINDOW ignored).
  * Prints one JSON line on stdout. Exit 2 on usage or socket errors. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #define BATCH 64
-#define MAXFLOWS 64
+#define MAXFLOWS 1024
 #define MAXSIZE 65507
 /* A window with no reply for this long is presumed lost and refilled. */
 #define STALL_NS 100000000LL
@@ -41,20 +45,29 @@ static int open_flow(const struct sockaddr_in *to, int nonblock) {
 static char sendbuf[MAXSIZE];
 static char recvbufs[BATCH][MAXSIZE + 1];
 
-/* Sends `count` datagrams of `size` bytes on `fd`; returns how many left. */
+/* Numbers each datagram: a server's loop guard takes a run of identical payloads for an echo loop. */
+static uint64_t next_seq;
+
+/* Sends `count` datagrams of `size` bytes on `fd`, each starting with its own 8-byte number; returns
+ * how many left. */
 static int send_burst(int fd, int count, int size) {
   struct mmsghdr msgs[BATCH];
-  struct iovec iov = {.iov_base = sendbuf, .iov_len = (size_t)size};
+  struct iovec iovs[BATCH][2];
+  uint64_t seqs[BATCH];
   int sent = 0;
   while (sent < count) {
     int n = count - sent < BATCH ? count - sent : BATCH;
     for (int i = 0; i < n; i++) {
+      seqs[i] = next_seq + (uint64_t)i;
+      iovs[i][0] = (struct iovec){.iov_base = &seqs[i], .iov_len = sizeof seqs[i]};
+      iovs[i][1] = (struct iovec){.iov_base = sendbuf, .iov_len = (size_t)size - sizeof seqs[i]};
       memset(&msgs[i], 0, sizeof msgs[i]);
-      msgs[i].msg_hdr.msg_iov = &iov;
-      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_iov = iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 2;
     }
     int m = sendmmsg(fd, msgs, (unsigned)n, 0);
     if (m <= 0) break; /* buffer full or ICMP error: the stall timer refills later */
+    next_seq += (uint64_t)m;
     sent += m;
   }
   return sent;
@@ -65,61 +78,81 @@ static int cmp64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static int flood(const struct sockaddr_in *to, int64_t duration, int64_t warmup, int flows, int window,
-                 int size) {
-  int fds[MAXFLOWS], outstanding[MAXFLOWS];
-  int64_t last_rx[MAXFLOWS];
-  struct pollfd pfds[MAXFLOWS];
+/* Reads everything queued on flow f; returns how many datagrams came (wrong lengths counted in *bad). */
+static int drain_flow(int fd, int size, long long *bad) {
   struct mmsghdr msgs[BATCH];
   struct iovec iovs[BATCH];
-  for (int i = 0; i < BATCH; i++) {
-    iovs[i].iov_base = recvbufs[i];
-    iovs[i].iov_len = sizeof recvbufs[i];
+  int got = 0;
+  for (;;) {
+    for (int i = 0; i < BATCH; i++) {
+      iovs[i].iov_base = recvbufs[i];
+      iovs[i].iov_len = sizeof recvbufs[i];
+      memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
+      msgs[i].msg_hdr.msg_iov = &iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+    if (n <= 0) return got;
+    for (int i = 0; i < n; i++) {
+      if ((int)msgs[i].msg_len != size) (*bad)++;
+    }
+    got += n;
   }
+}
+
+static int flood(const struct sockaddr_in *to, int64_t duration, int64_t warmup, int flows, int window,
+                 int size) {
+  static int fds[MAXFLOWS], outstanding[MAXFLOWS];
+  static int64_t last_rx[MAXFLOWS];
+  static struct epoll_event events[MAXFLOWS];
+  /* One socket per flow: lift the soft descriptor limit to the hard one for many flows. */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  int ep = epoll_create1(0);
+  if (ep < 0) { perror("epoll_create1"); return 2; }
   int64_t t0 = now_ns(), start = t0 + warmup, end = start + duration;
   for (int f = 0; f < flows; f++) {
     fds[f] = open_flow(to, 1);
-    pfds[f] = (struct pollfd){.fd = fds[f], .events = POLLIN};
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)f};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[f], &ev) < 0) { perror("epoll_ctl"); return 2; }
     outstanding[f] = send_burst(fds[f], window, size);
     last_rx[f] = t0;
   }
   long long echoes = 0, bad = 0;
+  int64_t next_sweep = t0 + STALL_NS / 10;
   for (;;) {
     int64_t now = now_ns();
     if (now >= end) break;
-    poll(pfds, (nfds_t)flows, 10);
+    int ready = epoll_wait(ep, events, flows, 10);
     now = now_ns();
-    for (int f = 0; f < flows; f++) {
-      int got = 0;
-      for (;;) {
-        for (int i = 0; i < BATCH; i++) {
-          memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
-          msgs[i].msg_hdr.msg_iov = &iovs[i];
-          msgs[i].msg_hdr.msg_iovlen = 1;
-        }
-        int n = recvmmsg(fds[f], msgs, BATCH, MSG_DONTWAIT, NULL);
-        if (n <= 0) break;
-        for (int i = 0; i < n; i++) {
-          if ((int)msgs[i].msg_len != size) bad++;
-        }
-        got += n;
-      }
-      if (got > 0) {
-        last_rx[f] = now;
-        if (now >= start && now < end) echoes += got;
-        outstanding[f] -= got;
-        if (outstanding[f] < 0) outstanding[f] = 0;
-      } else if (outstanding[f] > 0 && now - last_rx[f] > STALL_NS) {
-        outstanding[f] = 0; /* presumed lost */
+    for (int e = 0; e < ready; e++) {
+      int f = (int)events[e].data.u32;
+      int got = drain_flow(fds[f], size, &bad);
+      if (got == 0) continue;
+      last_rx[f] = now;
+      if (now >= start && now < end) echoes += got;
+      outstanding[f] -= got;
+      if (outstanding[f] < 0) outstanding[f] = 0;
+      if (now < end) outstanding[f] += send_burst(fds[f], window - outstanding[f], size);
+    }
+    if (now >= next_sweep) {
+      /* A window with no reply for STALL_NS is presumed lost and refilled. */
+      next_sweep = now + STALL_NS / 10;
+      for (int f = 0; f < flows; f++) {
+        if (now - last_rx[f] <= STALL_NS || now >= end) continue;
+        outstanding[f] = send_burst(fds[f], window, size);
         last_rx[f] = now;
       }
-      if (now < end && outstanding[f] < window) outstanding[f] += send_burst(fds[f], window - outstanding[f], size);
     }
   }
   double secs = (double)duration / 1e9;
   printf("{\"mode\":\"flood\",\"echoes\":%lld,\"seconds\":%.3f,\"rate\":%.1f,\"wrongLength\":%lld,\"flows\":%d,\"window\":%d,\"size\":%d}\n",
          echoes, secs, (double)echoes / secs, bad, flows, window, size);
   for (int f = 0; f < flows; f++) close(fds[f]);
+  close(ep);
   return 0;
 }
 

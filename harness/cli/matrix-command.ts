@@ -1,15 +1,15 @@
-import { writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { HarnessError } from '../errors.js';
 import { loadMatrixConfig } from '../matrix/config.js';
-import { runMatrix, type MatrixColumn, type MatrixResult } from '../matrix/run-matrix.js';
-import { loadChartAssets } from '../reporters/html-assets.js';
-import { renderIndexHtml, type MatrixSection } from '../reporters/html-report.js';
-import { renderMatrixHtml, renderMatrixJson, renderMatrixMarkdown } from '../reporters/matrix.js';
+import { runMatrix, type MatrixColumn } from '../matrix/run-matrix.js';
+import { renderMatrixJson } from '../reporters/matrix.js';
+import { matrixReport } from '../report/matrix.js';
+import { writeDocument, writeReport } from '../report/write.js';
+import { displayPath } from './terminal.js';
 import { renderInteropDoc } from '../reporters/interop-doc.js';
-import { parseCommandArgs, stringList } from './args.js';
+import { commaList, parseCommandArgs, type OptionTable, type CommandSpec } from './args.js';
 
-const HELP = `Usage: echolot matrix --config FILE [options]
+export const HELP = `Usage: echolot matrix --config FILE [options]
 
 Runs the conformance catalogue against several echo servers side by side (an interop matrix):
 each target of FILE is started (or reached), checked by its own 'echolot check', and stopped.
@@ -25,10 +25,30 @@ Options:
   --json               print matrix.json to stdout instead of the table
   -h, --help           this help
 
+Examples:
+  echolot matrix --config interop/debian.json
+  echolot matrix --config interop/debian.json --targets reference --only '1.*,3.*'
+  echolot matrix --config interop/debian.json --doc docs/interop.md
+
 Verdicts do not decide the exit code: the matrix reports what other servers do.
 Exit codes: 0 every target was checked, 64 usage error or a bad config (names the field),
-69 a target did not start or did not answer, 70 a target's check failed (harness error).
+69 a target did not start or did not answer, 70 a target's check failed (harness error),
+74 a report or the --doc file cannot be written.
 `;
+
+/** The options of \`echolot matrix\`, as util.parseArgs takes them. */
+export const OPTIONS: OptionTable = {
+  config: { type: 'string' },
+  targets: { type: 'string', multiple: true },
+  only: { type: 'string', multiple: true },
+  'report-dir': { type: 'string' },
+  doc: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+/** matrix's options and help, for \`echolot help\` and \`echolot completion\`. */
+export const MATRIX_COMMAND: CommandSpec = { options: OPTIONS, help: HELP };
 
 const short = (c: MatrixColumn): string => {
   const counts = new Map<string, number>();
@@ -39,15 +59,7 @@ const short = (c: MatrixColumn): string => {
 
 /** `echolot matrix`: runs the targets of a config and writes the matrix files; returns the exit code. */
 export async function matrixCommand(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('matrix', argv, {
-    config: { type: 'string' },
-    targets: { type: 'string', multiple: true },
-    only: { type: 'string', multiple: true },
-    'report-dir': { type: 'string' },
-    doc: { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values, positionals } = parseCommandArgs('matrix', argv, OPTIONS);
   if (values['help']) {
     process.stdout.write(HELP);
     return 0;
@@ -62,14 +74,11 @@ export async function matrixCommand(argv: readonly string[]): Promise<number> {
   if (config === undefined || config.trim() === '') {
     throw new HarnessError('ERR_ECHOLOT_USAGE', `matrix needs --config FILE (see 'echolot matrix --help')`);
   }
-  const split = (v: (typeof values)[string]): string[] =>
-    stringList(v)
-      .flatMap((s) => s.split(','))
-      .map((s) => s.trim())
-      .filter(Boolean);
   const reportDir = typeof values['report-dir'] === 'string' ? values['report-dir'] : 'reports';
   if (reportDir.trim() === '')
     throw new HarnessError('ERR_ECHOLOT_USAGE', '--report-dir: must be a directory path');
+  const only = commaList('--only', values['only'], "case ID or glob, e.g. 1.1 or '3.*'");
+  const targets = commaList('--targets', values['targets'], 'target of the config');
   const doc = typeof values['doc'] === 'string' ? values['doc'] : undefined;
   const json = values['json'] === true;
   const out = (s: string): void => {
@@ -78,35 +87,21 @@ export async function matrixCommand(argv: readonly string[]): Promise<number> {
   const parsed = await loadMatrixConfig(config);
   const run = await runMatrix(
     parsed,
-    { reportDir, only: split(values['only']), targets: split(values['targets']) },
+    { reportDir, only, targets },
     {
       onTargetStart: (name) => out(`  start  ${name}\n`),
       onTargetDone: (c) => out(`  done   ${c.name} in ${(c.durationMs / 1000).toFixed(1)} s: ${short(c)}\n`),
     },
   );
+  const written = await writeReport(reportDirOf(run.reportDir), await matrixReport(run.result));
   const files = {
-    index: join(run.reportDir, 'index.html'),
-    html: join(run.reportDir, 'matrix.html'),
-    md: join(run.reportDir, 'matrix.md'),
-    json: join(run.reportDir, 'matrix.json'),
+    index: written.paths['index.html'] ?? join(run.reportDir, 'index.html'),
+    html: written.paths['matrix.html'] ?? join(run.reportDir, 'matrix.html'),
+    md: written.paths['matrix.md'] ?? join(run.reportDir, 'matrix.md'),
+    json: written.paths['matrix.json'] ?? join(run.reportDir, 'matrix.json'),
   };
-  try {
-    await writeFile(files.json, renderMatrixJson(run.result));
-    await writeFile(files.md, renderMatrixMarkdown(run.result));
-    await writeFile(files.html, renderMatrixHtml(run.result));
-    const links = ['matrix.html', 'matrix.md', 'matrix.json'].map((f) => ({ label: f, href: f }));
-    await writeFile(
-      files.index,
-      renderIndexHtml({ matrix: matrixSection(run.result), links }, await loadChartAssets()),
-    );
-    if (doc !== undefined) await writeFile(doc, renderInteropDoc(run.result));
-  } catch (err) {
-    throw new HarnessError('ERR_ECHOLOT_IO', `cannot write the matrix: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  const rel = (p: string): string =>
-    relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p);
+  if (doc !== undefined) await writeDocument('--doc', doc, renderInteropDoc(run.result));
+  const rel = displayPath;
   out(
     `\n${run.result.columns.length} servers x ${run.result.cases.length} cases in ${(run.result.durationMs / 1000).toFixed(1)} s\n` +
       `matrix: ${rel(files.html)}\n        ${rel(files.md)}\n        ${rel(files.json)}\n` +
@@ -120,35 +115,5 @@ export async function matrixCommand(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-/** The matrix as the HTML report shows it: each cell linked to the case's row in that server's report. */
-export function matrixSection(result: MatrixResult): MatrixSection {
-  const checked = result.columns.filter((c) => c.reportDir !== undefined);
-  return {
-    columns: result.columns.map((c) => ({
-      id: c.name,
-      label: c.name,
-      ...(c.reportDir === undefined ? {} : { href: `${c.reportDir}/index.html` }),
-    })),
-    rows: result.cases.map((k) => ({
-      id: k.id,
-      title: k.title,
-      cells: Object.fromEntries(
-        checked.flatMap((c) => {
-          const cell = c.cells[k.id];
-          return cell === undefined
-            ? []
-            : [
-                [
-                  c.name,
-                  {
-                    verdict: cell.verdict,
-                    message: cell.message,
-                    href: `${c.reportDir}/index.html#case-${k.id}`,
-                  },
-                ],
-              ];
-        }),
-      ),
-    })),
-  };
-}
+/** The base directory of a matrix run's directory (the writer adds the run id again). */
+const reportDirOf = (runDir: string): string => dirname(runDir);

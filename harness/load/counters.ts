@@ -195,6 +195,26 @@ export class FlowCounters {
     return { us: this.jitterNs / 1000, samples: this.jitterSamples };
   }
 
+  /**
+   * Takes the counters and jitter estimate kept in C for this flow (the TALLY_FLOW numbers in `data` from
+   * `offset` on); icmpErrors and sendErrors stay JavaScript's.
+   */
+  setFromTally(data: Float64Array, offset: number): void {
+    const at = (k: number): number => data[offset + k] as number;
+    this.sent = at(0);
+    this.received = at(1);
+    this.unique = at(2);
+    this.late = at(3);
+    this.duplicates = at(4);
+    this.reordered = at(5);
+    this.reorderExtentMax = at(6);
+    this.corrupted = at(7);
+    this.truncated = at(8);
+    this.foreign = at(9);
+    this.jitterNs = at(10);
+    this.jitterSamples = at(11);
+  }
+
   /** The contract's view (lost = sent - unique). */
   snapshot(): LoadCounters {
     return {

@@ -4,7 +4,7 @@
  */
 import { EchoClient } from '../net/echo-client.js';
 import { NativeClient } from '../net/native-client.js';
-import { ioPath, PROBE_STATUS, type IoPath } from '../net/native-io.js';
+import { ioPath, PROBE_STATUS, type IoPath, type NativeTallyHandle } from '../net/native-io.js';
 import type { Family } from '../protocol/constants.js';
 import { decodeProbe, encodeProbe, type ProbeDecode } from '../protocol/probe-codec.js';
 import { clockNs } from './clock.js';
@@ -52,10 +52,14 @@ export type BatchSink = (
   offsetNs: number,
 ) => void;
 
-/** The engine's reply handlers: per reply (node:dgram) and per batch of rows (native path). */
+/**
+ * The engine's reply handlers: per reply (node:dgram) and per batch of rows (native path); with a
+ * `tally`, native flows are accounted in C instead and `batch` is not called.
+ */
 export interface ReplySinks {
   readonly one: ReplySink;
   readonly batch: BatchSink;
+  readonly tally?: NativeTallyHandle | undefined;
 }
 
 /** Passes one decodeProbe() verdict to the sink as numbers (the node:dgram path). */
@@ -136,6 +140,7 @@ export class Flow {
           flow: id,
           // The rows were checked in C; one call per flow and wake-up of the thread's probe group.
           onRows: (rows, start, count, offsetNs) => sinks.batch(flow as Flow, rows, start, count, offsetNs),
+          ...(sinks.tally === undefined ? {} : { tally: sinks.tally }),
         },
       },
       () => undefined,
@@ -252,6 +257,6 @@ export function flowIo(): IoPath {
 /** LoadResult.ioPath: the I/O path in words. */
 export function flowIoPath(): string {
   return flowIo() === 'native'
-    ? 'native: recvmmsg/sendmmsg batches, probes encoded and checked in C, all flows in one epoll set, one JavaScript call per wake-up, main thread'
+    ? 'native: recvmmsg/sendmmsg batches, probes encoded, checked and accounted in C, all flows in one epoll set, JavaScript reads the counts per interval, main thread'
     : 'node:dgram, one send and one message event per datagram, main thread';
 }

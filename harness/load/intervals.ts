@@ -20,7 +20,7 @@ export class IntervalSeries {
 
   constructor(
     private readonly intervalMs: number,
-    private readonly durationMs: number,
+    private durationMs: number,
   ) {}
 
   /** The bucket of a probe scheduled `offsetNs` after the measurement started. */
@@ -57,6 +57,15 @@ export class IntervalSeries {
     (this.latency[b] as LatencyRecorder).record(responseUs);
   }
 
+  /** Adds figures of bucket b counted elsewhere (the accounting in C); returns its latency recorder. */
+  addCounts(b: number, sent: number, received: number, unique: number): LatencyRecorder {
+    this.grow(b);
+    this.sent[b] = (this.sent[b] ?? 0) + sent;
+    this.received[b] = (this.received[b] ?? 0) + received;
+    this.unique[b] = (this.unique[b] ?? 0) + unique;
+    return this.latency[b] as LatencyRecorder;
+  }
+
   /** The raw buckets as plain data. */
   toWire(): IntervalWire {
     return {
@@ -77,6 +86,11 @@ export class IntervalSeries {
       const l = w.latency[b];
       if (l) (this.latency[b] as LatencyRecorder).addWire(l);
     }
+  }
+
+  /** Shortens the measurement to `durationMs` (a run cut short): later intervals are dropped. */
+  cut(durationMs: number): void {
+    this.durationMs = Math.min(this.durationMs, durationMs);
   }
 
   /** Number of intervals the measurement spans. */

@@ -108,6 +108,39 @@ export class LatencyRecorder {
     this.mergeMoments(count, v, v, v * count, v * v * count);
   }
 
+  /**
+   * Adds counts kept elsewhere by the same index (the accounting in C, native/tally.c): `pairs` pairs of
+   * (HDR counts index, count) in `data` from `offset` on. The moments are not touched (see setMoments
+   * and mergeMoments): the histogram ends up exactly as if the values had been recorded here.
+   */
+  addCounts(data: Float64Array, offset: number, pairs: number): void {
+    if (pairs <= 0) return;
+    let p = (this.pending ??= new Uint32Array(this.indexOf(HIGHEST_TRACKABLE_US) + 1));
+    for (let k = 0, o = offset; k < pairs; k++, o += 2) {
+      const i = data[o] as number;
+      const c = data[o + 1] as number;
+      if ((p[i] as number) + c > 0xffffffff) {
+        // Would wrap the pending u32: straight into the histogram instead.
+        this.flush();
+        this.histogram.recordValueWithCount(this.valueOf(i), c);
+        p = this.pending = new Uint32Array(p.length);
+        continue;
+      }
+      p[i] = (p[i] as number) + c;
+      if (i < this.pendingLo) this.pendingLo = i;
+      if (i > this.pendingHi) this.pendingHi = i;
+    }
+  }
+
+  /** Replaces the moments with running totals kept elsewhere (with addCounts). */
+  setMoments(n: number, lo: number, hi: number, sum: number, sumSq: number): void {
+    this.n = n;
+    this.lo = lo;
+    this.hi = hi;
+    this.sum = sum;
+    this.sumSq = sumSq;
+  }
+
   /** Values recorded. */
   get count(): number {
     return this.n;
@@ -128,7 +161,8 @@ export class LatencyRecorder {
     this.mergeMoments(other.n, other.lo, other.hi, other.sum, other.sumSq);
   }
 
-  private mergeMoments(n: number, lo: number, hi: number, sum: number, sumSq: number): void {
+  /** Adds the moments of values counted elsewhere (with addCounts). */
+  mergeMoments(n: number, lo: number, hi: number, sum: number, sumSq: number): void {
     this.n += n;
     this.lo = Math.min(this.lo, lo);
     this.hi = Math.max(this.hi, hi);

@@ -2,13 +2,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { HarnessError } from '../errors.js';
-import {
-  measureShare,
-  shareToWire,
-  type MainMessage,
-  type WorkerInput,
-  type WorkerMessage,
-} from './run-load.js';
+import { measureShare, shareToWire } from './share.js';
+import type { MainMessage, WorkerInput, WorkerMessage } from './workers.js';
 
 const port = parentPort;
 if (!port) throw new Error('load-worker.js runs only as a worker thread');
@@ -27,20 +22,32 @@ const next = <T extends MainMessage['type']>(type: T): Promise<Extract<MainMessa
   });
 
 const closing = next('close');
+// The main thread's 'stop' (an interruption) cuts this share short.
+const stop = new AbortController();
+void next('stop').then(() => stop.abort());
 try {
-  await measureShare(input.options, input.target, input.runId, input.share, input.internals, {
-    start: async (ports) => {
-      const go = next('go');
-      post({ type: 'ready', ports });
-      const { t0EpochMs } = await go;
-      // performance.timeOrigin is per thread: convert the common start into this thread's clock.
-      return Math.round((t0EpochMs - performance.timeOrigin) * 1e6);
+  await measureShare(
+    input.options,
+    input.target,
+    input.runId,
+    input.share,
+    input.internals,
+    {
+      start: async (ports) => {
+        const go = next('go');
+        post({ type: 'ready', ports });
+        const { t0EpochMs } = await go;
+        // performance.timeOrigin is per thread: convert the common start into this thread's clock.
+        return Math.round((t0EpochMs - performance.timeOrigin) * 1e6);
+      },
+      finished: async (outcome) => {
+        post({ type: 'done', outcome: shareToWire(outcome) });
+        await closing;
+      },
     },
-    finished: async (outcome) => {
-      post({ type: 'done', outcome: shareToWire(outcome) });
-      await closing;
-    },
-  });
+    undefined,
+    stop.signal,
+  );
 } catch (err) {
   post({
     type: 'failed',

@@ -58,16 +58,18 @@ export interface PacerStats {
 }
 
 /**
- * Runs the schedule until `endNs` (exclusive); resolves once every probe scheduled before it was sent.
+ * Runs the schedule until `endNs` (exclusive; a function is read on every tick, so a run cut short
+ * stops at its next tick); resolves once every probe scheduled before it was sent.
  * Waits: a timer when the next send is far, the wake timer's helper thread when it is within a timer's
  * granularity, and polling only for the last POLL_BELOW_NS, so the pacer does not keep a core busy.
  */
 export function runPacer(
   schedule: Schedule,
-  endNs: number,
+  endNs: number | (() => number),
   hooks: PacerHooks,
   wake?: { wakeAt(epochMs: number, cb: () => void): void },
 ): Promise<PacerStats> {
+  const end = typeof endNs === 'number' ? (): number => endNs : endNs;
   return new Promise((resolve) => {
     let next = schedule();
     let pollNs = 0;
@@ -80,7 +82,7 @@ export function runPacer(
       hooks.onTick?.();
       let now = clockNs();
       let budget = MAX_BURST;
-      while (next < endNs && budget > 0) {
+      while (next < end() && budget > 0) {
         if (next > now) {
           now = clockNs();
           if (next > now) break;
@@ -89,7 +91,7 @@ export function runPacer(
         next = schedule();
         budget--;
       }
-      if (next >= endNs) {
+      if (next >= end()) {
         resolve({ pollNs });
         return;
       }

@@ -4,14 +4,25 @@
  * exponential ramp finds a failing rate, a binary search narrows the gap, and the final rate is
  * repeated to show the spread. Trials and total time are bounded.
  */
-import { HarnessError } from '../errors.js';
-import { isLoopback } from '../runner/capabilities.js';
-import { newRunId } from '../runner/run-id.js';
-import { parseTarget, resolveTarget } from '../spec/target.js';
-import { startEmbeddedServer, type ChildServer } from './embedded-server.js';
-import { LOAD_LIMITS, resolveLoadOptions, type LoadInternals } from './options.js';
+import { throwIfProblems, validationError, type Problem } from '../errors.js';
+import { newRunId } from '../core/run-id.js';
+import { acquireTarget } from '../target/acquire.js';
+import { DEFAULT_PREFLIGHT } from '../target/preflight.js';
+import {
+  LOAD_DEFAULTS,
+  LOAD_LIMITS,
+  LOAD_MODES,
+  loadOptionProblems,
+  modeProblem,
+  resolveLoadOptions,
+  type LoadInternals,
+  type PlanMode,
+  type ResolvedLoadOptions,
+} from './options.js';
 import { runLoad } from './run-load.js';
-import type { LoadOptions, LoadResult } from './types.js';
+import type { LoadMode, LoadOptions, LoadResult } from './types.js';
+import { formatEndpoint } from '../core/address.js';
+import { ownsTarget } from '../target/ownership.js';
 
 /** The search's own settings (the trial's load options come from LoadOptions). */
 export interface SearchSettings {
@@ -37,7 +48,7 @@ export interface SearchSettings {
   healthRetries?: number;
 }
 
-/** Every default of the search. */
+/** Every default of the search (and of its trials' warm-up and drain). */
 export const SEARCH_DEFAULTS = Object.freeze({
   maxLossPercent: 0.1,
   trialMs: 1000,
@@ -52,16 +63,51 @@ export const SEARCH_DEFAULTS = Object.freeze({
   healthRetries: 2,
 });
 
-/** Bounds of the search settings (the CLI documents the same ranges). */
+/** Bounds [min, max] of the search settings (those in SEARCH_INTEGERS take whole numbers only). */
 export const SEARCH_LIMITS = Object.freeze({
   maxLossPercent: [0, 100],
+  maxP99Us: [1, 60_000_000],
   trialMs: [100, 60_000],
+  startRate: LOAD_LIMITS.rate,
+  maxRate: LOAD_LIMITS.rate,
   maxTrials: [1, 200],
   budgetMs: [1000, 3_600_000],
   repeats: [0, 20],
   resolution: [0.001, 1],
   healthRetries: [0, 10],
-} as const);
+} as const satisfies Record<keyof SearchSettings, readonly [number, number]>);
+
+/** The settings of SEARCH_LIMITS that are counts or whole milliseconds/microseconds. */
+const SEARCH_INTEGERS: ReadonlySet<keyof SearchSettings> = new Set([
+  'maxP99Us',
+  'trialMs',
+  'maxTrials',
+  'budgetMs',
+  'repeats',
+  'healthRetries',
+]);
+
+/** What `echolot load` runs, as one object: one load run, or (mode 'search') a search with `search`. */
+export interface LoadPlan extends Omit<LoadOptions, 'mode'> {
+  /** @defaultValue 'rate' */
+  mode?: PlanMode;
+  /** The search's settings: with mode 'search' only. @defaultValue SEARCH_DEFAULTS */
+  search?: SearchSettings;
+}
+
+/** SearchSettings with every default applied and every value checked. */
+export type ResolvedSearchSettings = Readonly<Required<Omit<SearchSettings, 'maxP99Us'>>> & {
+  readonly maxP99Us?: number;
+};
+
+/** A LoadPlan resolved: the options of the run (of every trial, in a search) and the search's settings. */
+export type ResolvedLoadPlan =
+  | { readonly mode: LoadMode; readonly options: ResolvedLoadOptions }
+  | {
+      readonly mode: 'search';
+      readonly options: ResolvedLoadOptions;
+      readonly search: ResolvedSearchSettings;
+    };
 
 /** One trial of the search. */
 export interface SearchTrial {
@@ -122,19 +168,82 @@ export interface SearchResult {
   readonly final?: LoadResult;
 }
 
-type Resolved = Required<Omit<SearchSettings, 'maxP99Us'>> & { readonly maxP99Us?: number };
+const PLAN_MODES: readonly PlanMode[] = [...LOAD_MODES, 'search'];
 
-/** Applies the defaults and validates; one ERR_ECHOLOT_USAGE naming each option, rule and value. */
-export function resolveSearchSettings(s: SearchSettings, rate?: number): Resolved {
-  const problems: string[] = [];
-  const num = (flag: string, v: number, [lo, hi]: readonly [number, number], integer = false): void => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (integer && !Number.isInteger(v)))
-      problems.push(`${flag} ${String(v)}: must be ${integer ? 'an integer' : 'a number'} in ${lo}..${hi}`);
-  };
-  const r: Resolved = {
+/**
+ * Every problem of a search: its settings (paths `search.*`) and the load options of its trials, which
+ * are rate runs of `trialMs` each (so no `durationMs`, and no mode but rate).
+ */
+function searchProblems(s: SearchSettings, options: LoadOptions): Problem[] {
+  const problems: Problem[] = [];
+  if (options.mode !== undefined && options.mode !== 'rate') {
+    problems.push({
+      path: 'mode',
+      value: options.mode,
+      message: "must be rate or absent: a search's trials are rate runs",
+    });
+  }
+  problems.push(...loadOptionProblems(options, 'search'));
+  if (typeof s !== 'object' || s === null) {
+    problems.push({ path: 'search', value: s, message: 'must be an object of search settings' });
+    return problems;
+  }
+  for (const [key, [lo, hi]] of Object.entries(SEARCH_LIMITS) as [
+    keyof SearchSettings,
+    readonly [number, number],
+  ][]) {
+    const v = s[key];
+    if (v === undefined) continue;
+    const integer = SEARCH_INTEGERS.has(key);
+    if (
+      typeof v !== 'number' ||
+      !Number.isFinite(v) ||
+      v < lo ||
+      v > hi ||
+      (integer && !Number.isInteger(v))
+    ) {
+      problems.push({
+        path: `search.${key}`,
+        value: v,
+        message: `must be ${integer ? 'an integer' : 'a number'} in ${lo}..${hi}`,
+        range: [lo, hi],
+      });
+    }
+  }
+  if (s.startRate !== undefined && options.rate !== undefined && s.startRate !== options.rate) {
+    problems.push({
+      path: 'search.startRate',
+      value: s.startRate,
+      message: `the start rate is given twice: here and as \`rate\` (${options.rate}); give one`,
+    });
+  }
+  const startRate = s.startRate ?? options.rate ?? SEARCH_DEFAULTS.startRate;
+  const maxRate = s.maxRate ?? SEARCH_DEFAULTS.maxRate;
+  const rateProblem = problems.some((p) => ['rate', 'search.startRate', 'search.maxRate'].includes(p.path));
+  if (!rateProblem && startRate > maxRate) {
+    problems.push({
+      path: s.startRate === undefined ? 'rate' : 'search.startRate',
+      value: startRate,
+      message: `the search's start rate must be at most \`search.maxRate\` (${maxRate})`,
+    });
+  }
+  return problems;
+}
+
+/**
+ * Applies the defaults and validates a search: its settings and the load options of its trials
+ * (`options.rate` is the start rate unless `startRate` is given). Throws one ERR_ECHOLOT_USAGE listing
+ * every problem.
+ */
+export function resolveSearchSettings(
+  s: SearchSettings = {},
+  options: LoadOptions = {},
+): ResolvedSearchSettings {
+  throwIfProblems(searchProblems(s, options));
+  return Object.freeze({
     maxLossPercent: s.maxLossPercent ?? SEARCH_DEFAULTS.maxLossPercent,
     trialMs: s.trialMs ?? SEARCH_DEFAULTS.trialMs,
-    startRate: s.startRate ?? rate ?? SEARCH_DEFAULTS.startRate,
+    startRate: s.startRate ?? options.rate ?? SEARCH_DEFAULTS.startRate,
     maxRate: s.maxRate ?? SEARCH_DEFAULTS.maxRate,
     maxTrials: s.maxTrials ?? SEARCH_DEFAULTS.maxTrials,
     budgetMs: s.budgetMs ?? SEARCH_DEFAULTS.budgetMs,
@@ -142,30 +251,50 @@ export function resolveSearchSettings(s: SearchSettings, rate?: number): Resolve
     resolution: s.resolution ?? SEARCH_DEFAULTS.resolution,
     healthRetries: s.healthRetries ?? SEARCH_DEFAULTS.healthRetries,
     ...(s.maxP99Us === undefined ? {} : { maxP99Us: s.maxP99Us }),
+  });
+}
+
+/** The load options of every trial of a search with settings `s`. */
+function trialOptions(options: LoadOptions, s: ResolvedSearchSettings): LoadOptions {
+  return {
+    ...options,
+    mode: 'rate',
+    rate: s.startRate,
+    durationMs: s.trialMs,
+    warmupMs: options.warmupMs ?? SEARCH_DEFAULTS.warmupMs,
+    drainMs: options.drainMs ?? SEARCH_DEFAULTS.drainMs,
+    intervalMs: Math.max(100, Math.min(options.intervalMs ?? 1000, s.trialMs)),
   };
-  num('--max-loss', r.maxLossPercent, SEARCH_LIMITS.maxLossPercent);
-  num('--trial', r.trialMs, SEARCH_LIMITS.trialMs, true);
-  num('--rate', r.startRate, LOAD_LIMITS.rate);
-  num('--max-rate', r.maxRate, LOAD_LIMITS.rate);
-  num('--max-trials', r.maxTrials, SEARCH_LIMITS.maxTrials, true);
-  num('--search-time', r.budgetMs, SEARCH_LIMITS.budgetMs, true);
-  num('--repeats', r.repeats, SEARCH_LIMITS.repeats, true);
-  num('resolution', r.resolution, SEARCH_LIMITS.resolution);
-  num('healthRetries', r.healthRetries, SEARCH_LIMITS.healthRetries, true);
-  if (r.maxP99Us !== undefined && !(r.maxP99Us > 0)) {
-    problems.push(`--max-p99 ${String(r.maxP99Us)}: must be above 0`);
+}
+
+/**
+ * Applies the defaults and validates a whole plan: a load run, or a search and its trials. Settings
+ * that do not apply to the mode (rate in flood, search settings outside a search, ...) are problems,
+ * never silently ignored. Throws one ERR_ECHOLOT_USAGE listing every problem.
+ */
+export function resolveLoadPlan(plan: LoadPlan = {}): ResolvedLoadPlan {
+  const { mode = LOAD_DEFAULTS.mode, search, ...options } = plan;
+  const wrongMode = modeProblem(mode, PLAN_MODES);
+  if (wrongMode !== undefined) throwIfProblems([wrongMode, ...loadOptionProblems(options, undefined)]);
+  if (mode === 'search') {
+    const s = resolveSearchSettings(search ?? {}, options);
+    return { mode, options: resolveLoadOptions(trialOptions(options, s)), search: s };
   }
-  if (problems.length === 0 && r.startRate > r.maxRate) {
-    problems.push(`--rate ${r.startRate}: the search's start rate must be at most --max-rate (${r.maxRate})`);
-  }
-  if (problems.length > 0) throw new HarnessError('ERR_ECHOLOT_USAGE', problems.join('; '));
-  return r;
+  const misplaced: Problem[] = Object.entries(search ?? {})
+    .filter(([, v]) => v !== undefined)
+    .map(([key, value]) => ({
+      path: `search.${key}`,
+      value,
+      message: `applies to \`mode\` search only, not to \`mode\` ${mode}`,
+    }));
+  throwIfProblems([...misplaced, ...loadOptionProblems({ ...options, mode }, mode)]);
+  return { mode, options: resolveLoadOptions({ ...options, mode }) };
 }
 
 const round = (x: number): number => Math.round(x * 10) / 10;
 
 /** Grades one trial against the criteria. */
-function judge(phase: SearchTrial['phase'], r: LoadResult, s: Resolved): SearchTrial {
+function judge(phase: SearchTrial['phase'], r: LoadResult, s: ResolvedSearchSettings): SearchTrial {
   const sent = r.counters.sent;
   const lossPercent = sent === 0 ? 100 : (100 * r.counters.lost) / sent;
   const p99 = r.response.count === 0 ? null : r.response.p99;
@@ -190,53 +319,44 @@ function judge(phase: SearchTrial['phase'], r: LoadResult, s: Resolved): SearchT
   };
 }
 
-/** Runs a search; usage problems throw ERR_ECHOLOT_USAGE before any traffic. */
+/**
+ * Runs a search; usage problems throw ERR_ECHOLOT_USAGE before any traffic, a given target that does
+ * not answer the preflight (run once, before the first trial) ERR_ECHOLOT_UNREACHABLE.
+ */
 export async function runSearch(
   options: LoadOptions = {},
   settings: SearchSettings = {},
   onTrial?: (t: SearchTrial) => void,
   internals: LoadInternals = {},
 ): Promise<SearchResult> {
-  const s = resolveSearchSettings(settings, options.rate);
-  const base: LoadOptions = {
-    ...options,
-    mode: 'rate',
-    rate: s.startRate,
-    durationMs: s.trialMs,
-    warmupMs: options.warmupMs ?? SEARCH_DEFAULTS.warmupMs,
-    drainMs: options.drainMs ?? SEARCH_DEFAULTS.drainMs,
-    intervalMs: Math.max(100, Math.min(options.intervalMs ?? 1000, s.trialMs)),
-  };
+  const s = resolveSearchSettings(settings, options);
+  const base = trialOptions(options, s);
   const { onInterval: _i, ...checked } = base;
   const o = resolveLoadOptions(checked);
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
-  let server: ChildServer | undefined;
-  try {
-    let targetText: string;
-    let embedded = false;
-    let address: string;
-    let port: number;
-    if (o.target === undefined) {
-      server = await startEmbeddedServer();
-      targetText = `${server.address}:${server.port}`;
-      embedded = true;
-      address = server.address;
-      port = server.port;
-    } else {
-      const t = await resolveTarget(parseTarget(o.target));
-      address = t.address;
-      port = t.port;
+  const acquired = await acquireTarget(o.target, {
+    embedded: 'child',
+    // Once, before the first trial: a trial against a target the previous one overloaded is not preflighted.
+    ...(o.target === undefined || options.preflight === false ? {} : { preflight: DEFAULT_PREFLIGHT }),
+    admit: (t) => {
       // A search pushes the rate up until something breaks: only towards a target the user owns.
-      if (!isLoopback(t.address) && !o.ownTarget) {
-        throw new HarnessError(
-          'ERR_ECHOLOT_USAGE',
-          `--mode search against ${t.address}, which is not a loopback address: the search raises the rate ` +
-            `until the target fails; you must confirm that you own the target with --i-own-the-target`,
-        );
+      if (!ownsTarget(t, o.ownTarget)) {
+        throw validationError([
+          {
+            path: 'mode',
+            value: 'search',
+            message:
+              `against ${t.address}, which is not a loopback address: the search raises the rate until the ` +
+              'target fails; you must confirm that you own the target with `ownTarget`',
+          },
+        ]);
       }
-      targetText = o.target;
-    }
+    },
+  });
+  try {
+    const { address, port, embedded } = acquired.target;
+    const targetText = embedded ? formatEndpoint(address, port) : (o.target ?? formatEndpoint(address, port));
     const trials: SearchTrial[] = [];
     const results = new Map<string, LoadResult>();
     // Each trial: set-up, warm-up, measurement, drain; kept within the budget with a margin.
@@ -247,7 +367,10 @@ export async function runSearch(
     // (a scheduling hiccup passes), and only a persistently unhealthy generator ends the search.
     const trial = async (phase: SearchTrial['phase'], rate: number): Promise<SearchTrial> => {
       for (let attempt = 0; ; attempt++) {
-        const r = await runLoad({ ...base, target: targetText, rate: Math.round(rate * 10) / 10 }, internals);
+        const r = await runLoad(
+          { ...base, target: targetText, rate: Math.round(rate * 10) / 10, preflight: false },
+          internals,
+        );
         const t = judge(phase, r, s);
         trials.push(t);
         results.set(t.runId, r);
@@ -371,7 +494,7 @@ export async function runSearch(
       ...(finalResult ? { final: embedded ? withEmbedded(finalResult) : finalResult } : {}),
     };
   } finally {
-    await server?.close();
+    await acquired.close();
   }
 }
 

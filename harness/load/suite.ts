@@ -1,9 +1,10 @@
 /**
- * Load gates as mocha tests (suites/load/*.spec.ts): each gate is one bounded load run against the
+ * Load gates as mocha tests (suites/load/): each gate is one bounded load run against the
  * suite's target, judged by k6-like thresholds. `echolot load --suite` runs them (runLoadSuite) and
  * writes the same reports as `echolot check`: mochawesome, summary.json (CTRF), junit.xml.
  */
 import { AssertionError } from 'node:assert';
+import Mocha from 'mocha';
 import addContext from 'mochawesome/addContext.js';
 import { evaluateThresholds, parseThresholds, thresholdsPassed, type ThresholdKind } from './thresholds.js';
 import { runLoad } from './run-load.js';
@@ -30,95 +31,113 @@ export interface GateRecord {
   readonly result?: LoadResult;
 }
 
-/** The suite run that gates see while mocha runs them. */
-export interface ActiveLoadSuite {
-  readonly runId: string;
-  /** HOST:PORT of the target (the embedded server's loopback address when there is none). */
-  readonly target: string;
-  readonly ownTarget: boolean;
-  readonly record: (r: GateRecord) => void;
-}
-
-let current: ActiveLoadSuite | undefined;
-
-/** Makes `suite` the one gates see; suites do not nest. */
-export function setActiveLoadSuite(suite: ActiveLoadSuite): void {
-  if (current) throw new Error(`a load suite (${current.runId}) is already active: runs do not nest`);
-  current = suite;
-}
-
-/** Ends the active suite. */
-export function clearActiveLoadSuite(): void {
-  current = undefined;
-}
-
-function active(): ActiveLoadSuite {
-  if (!current) {
-    throw new Error(
-      'no active load suite: run suites/load with `echolot load --suite`, not with plain mocha',
-    );
-  }
-  return current;
-}
-
 /** Bound on a gate's run beyond its own warm-up, measurement and drain, ms (start-up, spawning). */
 const GATE_SLACK_MS = 15_000;
 
 /** Longest a gate may measure (warm-up + duration), so the suite stays a few seconds per gate. */
 export const MAX_GATE_MS = 10_000;
 
+/** One load gate: a short load run with its own options, judged by k6-like thresholds. */
+export interface LoadGate {
+  readonly title: string;
+  readonly options: GateOptions;
+  readonly thresholds: readonly string[];
+}
+
+/** Gates that belong together, as one suite of the report (suites/load/<file>). */
+export interface GateGroup {
+  /** Suite title in the mochawesome report, e.g. "load: open-loop rate". */
+  readonly title: string;
+  /** Where the gates are defined, e.g. "load/1-rate.ts" (the CTRF suite of each gate). */
+  readonly suite: string;
+  readonly gates: readonly LoadGate[];
+}
+
+/** What a gate run needs from the suite: the target, and where its record goes. */
+export interface GateRun {
+  /** HOST:PORT of the target. */
+  readonly target: string;
+  readonly ownTarget: boolean;
+  readonly record: (r: GateRecord) => void;
+}
+
 /**
- * Registers one load gate: a mocha test that runs `options` against the suite's target and fails
- * when a threshold is breached. Thresholds are parsed now, so a typo fails the load, not the run.
+ * Checks a gate before anything runs: its thresholds parse and its measured time stays within
+ * MAX_GATE_MS. A bad gate is a programming error in its group, thrown at once.
  */
-export function loadGate(title: string, options: GateOptions, thresholds: readonly string[]): void {
-  const parsed = parseThresholds(thresholds);
-  const measuredMs = (options.warmupMs ?? 0) + (options.durationMs ?? 10_000);
+export function checkGate(gate: LoadGate): void {
+  parseThresholds(gate.thresholds);
+  const measuredMs = (gate.options.warmupMs ?? 0) + (gate.options.durationMs ?? 10_000);
   if (measuredMs > MAX_GATE_MS) {
-    throw new Error(`load gate '${title}': warm-up + duration ${measuredMs} ms is above ${MAX_GATE_MS} ms`);
+    throw new Error(
+      `load gate '${gate.title}': warm-up + duration ${measuredMs} ms is above ${MAX_GATE_MS} ms`,
+    );
   }
-  it(title, async function () {
-    this.timeout(measuredMs + (options.drainMs ?? 1000) + GATE_SLACK_MS);
-    const suite = active();
-    const file = this.test?.file ?? '';
-    const started = Date.now();
-    let result: LoadResult;
-    try {
-      result = await runLoad({ ...options, target: suite.target, ownTarget: suite.ownTarget });
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      suite.record({
-        title,
-        file,
-        passed: false,
-        error: message,
-        thresholds: [],
-        durationMs: Date.now() - started,
+}
+
+/**
+ * Registers the gates of `groups` under mocha's root suite: a suite per group, a test per gate
+ * that runs it against the run's target and fails when a threshold is breached.
+ */
+export function registerGates(root: Mocha.Suite, groups: readonly GateGroup[], run: GateRun): void {
+  for (const group of groups) {
+    for (const gate of group.gates) checkGate(gate);
+    const suite = Mocha.Suite.create(root, group.title);
+    for (const gate of group.gates) {
+      const test = new Mocha.Test(gate.title, async function (this: Mocha.Context) {
+        await runGate(this, gate, group.suite, run);
       });
-      throw err;
+      const { options } = gate;
+      test.timeout(
+        (options.warmupMs ?? 0) + (options.durationMs ?? 10_000) + (options.drainMs ?? 1000) + GATE_SLACK_MS,
+      );
+      suite.addTest(test);
     }
-    const outcomes = evaluateThresholds(result, parsed);
-    const passed = thresholdsPassed(outcomes);
-    const rows = outcomes.map((o) => ({
-      threshold: o.threshold.source,
-      kind: o.threshold.kind,
-      actual: Number.isFinite(o.actual) ? o.actual : null,
-      ok: o.ok,
-    }));
-    suite.record({ title, file, passed, thresholds: rows, durationMs: Date.now() - started, result });
-    addContext(this, {
-      title: `load run ${result.runId}: ${result.mode}, ${result.counters.sent} sent, ${result.rates.echoes}/s echoed`,
-      value: {
-        thresholds: rows,
-        counters: result.counters,
-        rates: result.rates,
-        response: result.response,
-        generator: result.generator,
-      },
+  }
+}
+
+/** Runs one gate, records it, attaches its figures to the report and throws when a threshold is breached. */
+async function runGate(test: Mocha.Context, gate: LoadGate, file: string, run: GateRun): Promise<void> {
+  const { title, options, thresholds } = gate;
+  const parsed = parseThresholds(thresholds);
+  const started = Date.now();
+  let result: LoadResult;
+  try {
+    // The suite preflighted the target once (runLoadSuite); a gate after a heavy one is not.
+    result = await runLoad({ ...options, target: run.target, ownTarget: run.ownTarget, preflight: false });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    run.record({
+      title,
+      file,
+      passed: false,
+      error: message,
+      thresholds: [],
+      durationMs: Date.now() - started,
     });
-    if (!passed) {
-      const failed = rows.filter((r) => !r.ok).map((r) => `${r.threshold} (actual ${String(r.actual)})`);
-      throw new AssertionError({ message: `threshold breached: ${failed.join(', ')}` });
-    }
+    throw err;
+  }
+  const outcomes = evaluateThresholds(result, parsed);
+  const passed = thresholdsPassed(outcomes);
+  const rows = outcomes.map((o) => ({
+    threshold: o.threshold.source,
+    kind: o.threshold.kind,
+    actual: Number.isFinite(o.actual) ? o.actual : null,
+    ok: o.ok,
+  }));
+  run.record({ title, file, passed, thresholds: rows, durationMs: Date.now() - started, result });
+  addContext(test, {
+    title: `load run ${result.runId}: ${result.mode}, ${result.counters.sent} sent, ${result.rates.echoes}/s echoed`,
+    value: {
+      thresholds: rows,
+      counters: result.counters,
+      rates: result.rates,
+      response: result.response,
+      generator: result.generator,
+    },
   });
+  if (!passed) {
+    const failed = rows.filter((r) => !r.ok).map((r) => `${r.threshold} (actual ${String(r.actual)})`);
+    throw new AssertionError({ message: `threshold breached: ${failed.join(', ')}` });
+  }
 }

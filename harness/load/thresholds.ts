@@ -13,7 +13,7 @@
  *              | number        counters: an absolute count
  *              | number [k|M]  rates: per second (an optional "/s" suffix)
  */
-import { HarnessError } from '../errors.js';
+import { HarnessError, throwIfProblems, validationError, type Problem } from '../errors.js';
 import type { LatencySummary, LoadCounters, LoadResult } from './types.js';
 
 /** Comparison operators a threshold may use. */
@@ -83,36 +83,56 @@ export const THRESHOLD_METRICS: readonly string[] = Object.freeze([
 const SHAPE = /^\s*(?:(response|service|lag)\.)?([a-z][a-z0-9.-]*?)\s*(<=|>=|==|<|>)\s*(\S.*?)\s*$/;
 const NUMBER = /^(\d+(?:\.\d+)?|\.\d+)(?:e[+-]?\d+)?/i;
 
-const usage = (source: string, rule: string): HarnessError =>
-  new HarnessError('ERR_ECHOLOT_USAGE', `--threshold '${source}': ${rule}`);
+/** An expression that breaks a rule of the grammar (parseThreshold throws it; parseThresholds collects them). */
+class ThresholdProblem extends Error {
+  constructor(readonly rule: string) {
+    super(rule);
+  }
+}
 
-/** Parses one threshold expression; throws a usage error naming the expression, the rule broken and the value. */
+/**
+ * Parses one threshold expression; throws a usage error whose problem names the expression (path
+ * `threshold`), the rule broken and the value.
+ */
 export function parseThreshold(source: string): Threshold {
+  return parseAt('threshold', source);
+}
+
+/** parseThreshold with the problem's path given (`thresholds[2]` in a list). */
+function parseAt(path: string, source: string): Threshold {
+  try {
+    return parseExpression(source);
+  } catch (err) {
+    if (!(err instanceof ThresholdProblem)) throw err;
+    throw validationError([{ path, value: source, message: err.rule }]);
+  }
+}
+
+function parseExpression(source: string): Threshold {
   const m = SHAPE.exec(source);
   if (!m) {
-    throw usage(
-      source,
+    throw new ThresholdProblem(
       'must be METRIC OP VALUE with OP one of < <= > >= == (e.g. p99<2ms, loss<0.1%, rate>=50000)',
     );
   }
   const [, scopeText, metric = '', op = '<', valueText = ''] = m;
   const scope = scopeText as LatencyScope | undefined;
   if (!THRESHOLD_METRICS.includes(metric)) {
-    throw usage(source, `unknown metric '${metric}' (known: ${THRESHOLD_METRICS.join(', ')})`);
+    throw new ThresholdProblem(`unknown metric '${metric}' (known: ${THRESHOLD_METRICS.join(', ')})`);
   }
   const num = NUMBER.exec(valueText);
-  if (!num) throw usage(source, `value '${valueText}' is not a number with an optional unit`);
+  if (!num) throw new ThresholdProblem(`value '${valueText}' is not a number with an optional unit`);
   const n = Number(num[0]);
   const unit = valueText.slice(num[0].length).trim();
   const base = { source: source.trim(), metric, op: op as ThresholdOperator };
 
   if (metric in PERCENTILES || metric === 'jitter') {
     if (metric === 'jitter' && scope !== undefined) {
-      throw usage(source, `jitter takes no scope, got '${scope}.'`);
+      throw new ThresholdProblem(`jitter takes no scope, got '${scope}.'`);
     }
     const factor = LATENCY_UNITS[unit];
     if (factor === undefined) {
-      throw usage(source, `latency '${valueText}' needs a unit: ns, us, ms or s (e.g. ${metric}<2ms)`);
+      throw new ThresholdProblem(`latency '${valueText}' needs a unit: ns, us, ms or s (e.g. ${metric}<2ms)`);
     }
     return {
       ...base,
@@ -122,16 +142,15 @@ export function parseThreshold(source: string): Threshold {
     };
   }
   if (scope !== undefined) {
-    throw usage(source, `scope '${scope}.' applies to latency metrics only, not to '${metric}'`);
+    throw new ThresholdProblem(`scope '${scope}.' applies to latency metrics only, not to '${metric}'`);
   }
   if (metric in COUNTERS) {
     if (unit === '%') {
-      if (n > 100) throw usage(source, `percentage '${valueText}' must be in 0..100%`);
+      if (n > 100) throw new ThresholdProblem(`percentage '${valueText}' must be in 0..100%`);
       return { ...base, kind: 'ratio', limit: n };
     }
     if (unit !== '') {
-      throw usage(
-        source,
+      throw new ThresholdProblem(
         `'${valueText}': ${metric} takes a count (e.g. 0) or a percentage of sent (e.g. 0.1%)`,
       );
     }
@@ -140,14 +159,27 @@ export function parseThreshold(source: string): Threshold {
   const rateUnit = unit.replace(/\/s$/, '');
   const multiplier = rateUnit === '' ? 1 : rateUnit === 'k' ? 1000 : rateUnit === 'M' ? 1_000_000 : undefined;
   if (multiplier === undefined) {
-    throw usage(source, `'${valueText}': ${metric} takes datagrams per second (e.g. 50000, 50k, 1.5M)`);
+    throw new ThresholdProblem(
+      `'${valueText}': ${metric} takes datagrams per second (e.g. 50000, 50k, 1.5M)`,
+    );
   }
   return { ...base, kind: 'rate', limit: n * multiplier };
 }
 
-/** Parses every `--threshold` value (the first bad one throws). */
+/** Parses a list of threshold expressions; one usage error lists every bad one (paths `thresholds[i]`). */
 export function parseThresholds(sources: readonly string[]): Threshold[] {
-  return sources.map(parseThreshold);
+  const problems: Problem[] = [];
+  const parsed = sources.flatMap((source, i) => {
+    try {
+      return [parseAt(`thresholds[${i}]`, source)];
+    } catch (err) {
+      if (!(err instanceof HarnessError) || err.problems === undefined) throw err;
+      problems.push(...err.problems);
+      return [];
+    }
+  });
+  throwIfProblems(problems);
+  return parsed;
 }
 
 const compare = (actual: number, op: ThresholdOperator, limit: number): boolean => {

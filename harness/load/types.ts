@@ -35,6 +35,12 @@ export interface LoadOptions {
   /** The user owns a non-loopback target: allows rates above the safety cap. @defaultValue false */
   ownTarget?: boolean;
   /**
+   * Preflight a given target before any load (the preflight `check` runs): a target that does not
+   * answer is ERR_ECHOLOT_UNREACHABLE (exit 69) with one diagnosis, not a run with 100% loss. The
+   * embedded reference server is not preflighted. @defaultValue true
+   */
+  preflight?: boolean;
+  /**
    * Send-lag p99 above which a rate run's generator counts as the bottleneck (it did not keep to the
    * schedule), us; the bound is never below 10% of the send period. @defaultValue 1000
    */
@@ -46,6 +52,11 @@ export interface LoadOptions {
   workers?: number;
   /** Called once per interval with that interval's figures (progress, NDJSON). */
   onInterval?: (interval: IntervalStats) => void;
+  /**
+   * Ends the run early: once aborted, sending stops, the replies on their way are drained, and the
+   * result is what was measured so far (`durationMs` the measured time, `interrupted` the reason).
+   */
+  signal?: AbortSignal;
 }
 
 /** Latency distribution in microseconds (from an HDR histogram). */
@@ -127,11 +138,16 @@ export interface LoadResult {
     readonly embedded: boolean;
   };
   readonly mode: LoadMode;
-  readonly options: Readonly<Required<Omit<LoadOptions, 'target' | 'onInterval' | 'rcvbufBytes'>>> & {
+  readonly options: Readonly<
+    Required<Omit<LoadOptions, 'target' | 'onInterval' | 'signal' | 'rcvbufBytes' | 'preflight'>>
+  > & {
     readonly rcvbufBytes?: number;
   };
   readonly startedAt: string;
+  /** Measured time, ms: `options.durationMs`, or less when the run was interrupted. */
   readonly durationMs: number;
+  /** Set when the run was interrupted (the reason, e.g. "SIGINT"): the figures cover `durationMs` only. */
+  readonly interrupted?: string;
   readonly counters: LoadCounters;
   readonly perFlow: readonly LoadCounters[];
   /** Offered (scheduled) rate, achieved echo rate (unique per second) and actual send rate. */
@@ -146,8 +162,15 @@ export interface LoadResult {
   readonly jitterUs: number;
   readonly intervals: readonly IntervalStats[];
   readonly generator: GeneratorHealth;
-  /** Loss split: datagrams the generator's own sockets dropped vs the rest (network or server). */
-  readonly lossAttribution: { readonly generator: number; readonly networkOrServer: number };
+  /**
+   * Loss split: the run's replies the generator's own sockets dropped vs the rest (network or server).
+   * `note` says why drops were not (all) attributed to the generator: foreign datagrams filled its buffers.
+   */
+  readonly lossAttribution: {
+    readonly generator: number;
+    readonly networkOrServer: number;
+    readonly note?: string;
+  };
   /** Which datagram I/O path ran. */
   readonly ioPath: string;
 }

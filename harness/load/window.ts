@@ -19,7 +19,8 @@ export class WindowDriver {
     private readonly flows: readonly Flow[],
     private readonly window: number,
     private readonly expireNs: number,
-    private readonly endNs: number,
+    /** Sending ends at this clockNs (read on every tick: a run may be cut short). */
+    private readonly endNs: () => number,
     /**
      * Sends one probe on the flow, stamped `nowNs` (the engine counts it and pushes it on the flow's
      * pending list).
@@ -36,7 +37,7 @@ export class WindowDriver {
     // together (one sendmmsg on the native path), so they share one send time.
     if (!this.running || flow.inflight >= this.window) return;
     const now = clockNs();
-    if (now >= this.endNs) return;
+    if (now >= this.endNs()) return;
     while (flow.inflight < this.window) this.sendOne(flow, now);
   }
 
@@ -65,7 +66,8 @@ export class WindowDriver {
       const tick = (): void => {
         this.onTick?.();
         const now = clockNs();
-        if (now >= this.endNs) {
+        const endNs = this.endNs();
+        if (now >= endNs) {
           this.running = false;
           resolve();
           return;
@@ -80,7 +82,7 @@ export class WindowDriver {
           this.expire(f, now);
           this.fill(f);
         }
-        setTimeout(tick, Math.min(HOUSEKEEPING_MS, Math.max(0, Math.ceil((this.endNs - now) / 1e6))));
+        setTimeout(tick, Math.min(HOUSEKEEPING_MS, Math.max(0, Math.ceil((endNs - now) / 1e6))));
       };
       tick();
     });

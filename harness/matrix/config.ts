@@ -6,6 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { HarnessError, type Problem } from '../errors.js';
+import type { MatrixCheckOptions } from '../results/matrix-result.js';
+
+export type { MatrixCheckOptions } from '../results/matrix-result.js';
 
 /** How to learn a server's version for the report. */
 export type VersionSource =
@@ -34,7 +37,9 @@ export interface MatrixTarget {
   readonly address?: string;
   /**
    * argv of the server to start. `{dir}`: a fresh temp directory holding `files`; `{port}`: the
-   * port; `{address}`, `{address2}`: the test host's addresses (127.0.0.1 without one); `{node}`,
+   * port; `{address}`, `{address2}`: the test host's addresses (127.0.0.1 without one); `{ipv6}`,
+   * `{ipv6_2}`: its IPv6 addresses (::1 without them), `{linklocal}`: its link-local address as a
+   * process inside binds it (fe80::2%IFACE; ::1 without IPv6 addresses); `{node}`,
    * `{echolot}`: this Node and this CLI (also in a version command); `{configdir}`: the config
    * file's directory.
    */
@@ -43,8 +48,11 @@ export interface MatrixTarget {
   readonly files: Readonly<Record<string, string>>;
   /** Port the started server listens on; 0 = learn it from the ready line. @defaultValue 7 */
   readonly port: number;
-  /** Start the command inside a test host (network namespace) with this many extra addresses. */
-  readonly testHost?: { readonly extraAddresses: number };
+  /**
+   * Start the command inside a test host (network namespace) with this many extra IPv4 addresses
+   * and global IPv6 addresses (2001:2::/48; with any, also a link-local address fe80::2).
+   */
+  readonly testHost?: { readonly extraAddresses: number; readonly ipv6Addresses: number };
   readonly ready: ReadyCheck;
   readonly version?: VersionSource;
   /** Cases for this target only, on top of the matrix selection. */
@@ -52,17 +60,6 @@ export interface MatrixTarget {
   readonly exclude: readonly string[];
   /** Free text for docs/interop.md: how the findings were checked by hand, caveats. */
   readonly notes: readonly string[];
-}
-
-/** Options every target's check runs with. */
-export interface MatrixCheckOptions {
-  readonly only: readonly string[];
-  readonly exclude: readonly string[];
-  /** A fixed seed, so the property cases draw the same payloads for every server and every run. @defaultValue 862 */
-  readonly seed: number;
-  readonly timeoutMs: number;
-  readonly retries: number;
-  readonly runs: number;
 }
 
 /** A validated matrix config. */
@@ -163,7 +160,7 @@ class Fields {
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,39}$/;
-/** The forms `--only` accepts (harness/spec/selection.ts). */
+/** The forms `--only` accepts (harness/check/selection.ts). */
 const CASE_PATTERN = /^[0-9]+(\.[0-9]+)?$|^[0-9*]+(\.[0-9*]+)?$/;
 
 function caseList(f: Fields, key: string): string[] {
@@ -232,8 +229,11 @@ function parseTarget(problems: Problem[], path: string, v: Json): MatrixTarget |
   let testHost: MatrixTarget['testHost'];
   const th = f.obj_('testHost');
   if (th) {
-    const g = new Fields(problems, `${path}.testHost`, th, ['extraAddresses']);
-    testHost = { extraAddresses: g.int('extraAddresses', 0, 8) ?? 0 };
+    const g = new Fields(problems, `${path}.testHost`, th, ['extraAddresses', 'ipv6Addresses']);
+    testHost = {
+      extraAddresses: g.int('extraAddresses', 0, 8) ?? 0,
+      ipv6Addresses: g.int('ipv6Addresses', 0, 8) ?? 0,
+    };
     if (address !== undefined)
       problems.push({ path: `${path}.testHost`, message: 'needs command (a server to start in it)' });
   }

@@ -9,10 +9,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { HarnessError } from '../errors.js';
-import { CATALOGUE } from '../results/catalogue.js';
+import { CATALOGUE } from '../../suites/conformance/catalogue.js';
 import type { Verdict } from '../results/verdict.js';
-import { selectCases } from '../spec/selection.js';
-import { newRunId } from '../runner/run-id.js';
+import type { MatrixCell, MatrixColumn, MatrixResult } from '../results/matrix-result.js';
+
+export type { MatrixCell, MatrixColumn, MatrixResult } from '../results/matrix-result.js';
+import { selectCases } from '../check/selection.js';
+import { newRunId } from '../core/run-id.js';
+import { createDirectory } from '../core/writable.js';
 import { ECHOLOT_VERSION } from '../version.js';
 import type { MatrixConfig, MatrixTarget } from './config.js';
 import { startTarget } from './start-target.js';
@@ -22,54 +26,6 @@ const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 /** Backstop for one target's check; the catalogue bounds itself well below it. */
 const CHECK_TIMEOUT_MS = 240_000;
-
-/** One cell: a case's verdict against one server. */
-export interface MatrixCell {
-  readonly verdict: Verdict;
-  readonly message: string;
-  readonly attempts: number;
-}
-
-/** One column: a server and what became of its check. */
-export interface MatrixColumn {
-  readonly name: string;
-  readonly description: string;
-  readonly version: string;
-  /** checked: it ran (cells filled); not-started: it never answered; error: the check itself failed. */
-  readonly status: 'checked' | 'not-started' | 'error';
-  /** Why it is not 'checked'. */
-  readonly reason?: string;
-  readonly address?: string;
-  readonly targetAddrs?: readonly string[];
-  readonly commandLine?: string;
-  readonly files?: Readonly<Record<string, string>>;
-  readonly where?: string;
-  readonly notes: readonly string[];
-  /** The check's exit code (0, 1, 69, 70). */
-  readonly exitCode?: number;
-  /** The per-target report directory, relative to matrix.json. */
-  readonly reportDir?: string;
-  readonly durationMs: number;
-  /** Case ID -> cell; a selected case without a cell did not run for this server. */
-  readonly cells: Readonly<Record<string, MatrixCell>>;
-}
-
-/** Everything a matrix run found; matrix.json is this object. */
-export interface MatrixResult {
-  readonly format: 'echolot-matrix/1';
-  readonly runId: string;
-  readonly title: string;
-  readonly tool: { readonly name: 'echolot'; readonly version: string };
-  readonly config: string;
-  readonly check: MatrixConfig['check'];
-  readonly concurrency: number;
-  readonly startedAt: string;
-  readonly finishedAt: string;
-  readonly durationMs: number;
-  /** Rows: every case selected for at least one server, in catalogue order. */
-  readonly cases: readonly { readonly id: string; readonly title: string; readonly klass: string }[];
-  readonly columns: readonly MatrixColumn[];
-}
 
 /** Progress callbacks. */
 export interface MatrixHooks {
@@ -169,6 +125,7 @@ async function checkOne(config: MatrixConfig, t: MatrixTarget, reportDir: string
     ...(target.commandLine === undefined ? {} : { commandLine: target.commandLine }),
     files: target.files,
     where: target.where,
+    ...(target.pid === undefined ? {} : { pid: target.pid }),
   };
   const scratch = join(reportDir, `.${t.name}.tmp`);
   try {
@@ -187,6 +144,10 @@ async function checkOne(config: MatrixConfig, t: MatrixTarget, reportDir: string
       '--report-dir',
       scratch,
       ...(target.targetAddrs.length > 0 ? ['--target-addrs', target.targetAddrs.join(',')] : []),
+      // The server's process as this host sees it: /proc/net here does not show a test host's sockets (10.4).
+      ...(target.pid === undefined ? [] : ['--target-pid', String(target.pid)]),
+      // A test host this run made is the run's own: its floods run as they do on loopback.
+      ...(target.onOwnTestHost ? ['--i-own-the-target'] : []),
     ];
     const out = await runCheckProcess(args);
     const dest = join(reportDir, t.name);
@@ -275,9 +236,9 @@ export async function runMatrix(
   }
   const runId = newRunId();
   const reportDir = resolve(options.reportDir ?? 'reports', runId);
-  await mkdir(reportDir, { recursive: true }).catch((err: unknown) => {
-    throw new HarnessError('ERR_ECHOLOT_IO', `cannot create ${reportDir}`, { cause: err });
-  });
+  const why = await createDirectory(reportDir);
+  if (why !== undefined)
+    throw new HarnessError('ERR_ECHOLOT_IO', `--report-dir ${options.reportDir ?? 'reports'}: ${why}`);
   const startedAt = new Date();
   const limit = pLimit(effective.concurrency);
   const columns = await Promise.all(

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isIP } from 'node:net';
-import { preflight } from '../probes/preflight.js';
+import { preflight } from '../target/preflight.js';
 import { createTestHost, ip, type TestHost } from '../testhost/netns.js';
-import type { ResolvedTarget } from '../spec/target.js';
+import type { ResolvedTarget } from '../target/target.js';
 import type { MatrixTarget, VersionSource } from './config.js';
 
 /** dist/harness/cli/main.js: `{echolot}` in a command. */
@@ -24,14 +24,24 @@ const VERSION_TIMEOUT_MS = 5000;
 export interface StartedTarget {
   /** HOST:PORT to check. */
   readonly address: string;
-  /** Further addresses of the same server (its test host's extra addresses) for case 4.4. */
+  /**
+   * Further addresses of the same server for cases 4.4, 4.3, 3.3 and 8.x: its test host's extra
+   * IPv4 addresses, its IPv6 addresses and its link-local address as this host reaches it (fe80::2%IFACE).
+   */
   readonly targetAddrs: readonly string[];
+  /** The server's process id (as this host's /proc sees it) for case 10.4, when this run started it. */
+  readonly pid?: number;
   /** The command line as run (after substitution), or undefined for a running server. */
   readonly commandLine?: string;
   /** Files written for it, after substitution. */
   readonly files: Readonly<Record<string, string>>;
   /** Where it runs: 'loopback' or 'test host NAME (198.18.n.2, 198.18.n.3)'. */
   readonly where: string;
+  /**
+   * It runs on a test host this run made: its address (198.18.0.0/15) is not loopback, but the
+   * matrix owns it, so its check may flood it (`--i-own-the-target`). A loopback target is owned anyway.
+   */
+  readonly onOwnTestHost: boolean;
   readonly version: string;
   /** Ends the server, its children and its test host; safe to call more than once. */
   stop(): Promise<void>;
@@ -157,6 +167,7 @@ export async function startTarget(t: MatrixTarget, configDir: string): Promise<S
       targetAddrs: [],
       files: {},
       where: 'already running',
+      onOwnTestHost: false,
       version,
       stop: async () => {},
     };
@@ -175,7 +186,14 @@ export async function startTarget(t: MatrixTarget, configDir: string): Promise<S
       await rm(dir, { recursive: true, force: true });
     })());
   try {
-    if (t.testHost) host = await createTestHost({ extraAddresses: t.testHost.extraAddresses });
+    if (t.testHost) {
+      host = await createTestHost({
+        extraAddresses: t.testHost.extraAddresses,
+        ipv6Addresses: t.testHost.ipv6Addresses,
+        linkLocal: t.testHost.ipv6Addresses > 0,
+      });
+    }
+    const v6 = host?.addresses6 ?? [];
     const subst = (s: string, port: number): string =>
       s
         .replaceAll('{dir}', dir)
@@ -183,6 +201,9 @@ export async function startTarget(t: MatrixTarget, configDir: string): Promise<S
         .replaceAll('{node}', process.execPath)
         .replaceAll('{echolot}', CLI)
         .replaceAll('{configdir}', configDir)
+        .replaceAll('{ipv6_2}', v6[1] ?? v6[0] ?? '::1')
+        .replaceAll('{ipv6}', v6[0] ?? '::1')
+        .replaceAll('{linklocal}', host?.linkLocal?.inside ?? '::1')
         .replaceAll('{address2}', host?.addresses[1] ?? '127.0.0.1')
         .replaceAll('{address}', host?.address ?? '127.0.0.1');
     const files: Record<string, string> = {};
@@ -228,14 +249,18 @@ export async function startTarget(t: MatrixTarget, configDir: string): Promise<S
     }
     return {
       address: `${bracket(address)}:${port}`,
-      targetAddrs: host ? host.addresses.slice(1) : [],
+      targetAddrs: host
+        ? [...host.addresses.slice(1), ...v6, ...(host.linkLocal ? [host.linkLocal.peer] : [])]
+        : [],
+      ...(child.pid === undefined ? {} : { pid: child.pid }),
       commandLine: argv
         .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`))
         .join(' '),
       files,
       where: host
-        ? `test host ${host.name} (${host.addresses.join(', ')}; client ${host.hostAddress})`
+        ? `test host ${host.name} (${[...host.addresses, ...v6, ...(host.linkLocal ? [host.linkLocal.peer] : [])].join(', ')}; client ${[host.hostAddress, ...(host.hostAddress6 ? [host.hostAddress6] : [])].join(', ')})`
         : 'loopback',
+      onOwnTestHost: host !== undefined,
       version,
       stop,
     };

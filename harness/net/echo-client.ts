@@ -59,6 +59,7 @@ export class EchoClient {
   private waiter: ((o: ReceiveOutcome) => void) | undefined;
   private onData: DatagramHandler | undefined;
   private onFault: FaultHandler | undefined;
+  private observer: ((o: Exclude<ReceiveOutcome, { kind: 'timeout' }>) => void) | undefined;
 
   private constructor(
     private readonly socket: Socket,
@@ -171,6 +172,16 @@ export class EchoClient {
     return this.socket.getRecvBufferSize();
   }
 
+  /**
+   * Observer mode: from now on every datagram and fault, with its source and arrival time, goes to
+   * `observer` instead of the receive queue (anything already queued is handed over first). Not
+   * reversible. The run's ledger watches every socket of a check this way.
+   */
+  observe(observer: (o: Exclude<ReceiveOutcome, { kind: 'timeout' }>) => void): void {
+    this.observer = observer;
+    for (const o of this.queue.splice(0)) if (o.kind !== 'timeout') observer(o);
+  }
+
   /** Takes the next queued datagram or fault, or waits up to `timeoutMs` for one. */
   receive(timeoutMs: number, signal?: AbortSignal): Promise<ReceiveOutcome> {
     const queued = this.queue.shift();
@@ -220,6 +231,10 @@ export class EchoClient {
 
   private push(o: ReceiveOutcome): void {
     if (this.state !== 'open') return;
+    if (this.observer && o.kind !== 'timeout') {
+      this.observer(o);
+      return;
+    }
     if (this.waiter) this.waiter(o);
     else this.queue.push(o);
   }

@@ -8,6 +8,7 @@ import {
   type NativeModule,
   type NativeShared,
   type NativeSocket,
+  type NativeTallyHandle,
 } from './native-io.js';
 
 /** Receives one datagram: a view valid only during the call, and its receive time (ns, performance.now() clock). */
@@ -31,6 +32,8 @@ export interface NativeProbeOptions {
   readonly runId: Uint8Array;
   readonly flow: number;
   readonly onRows: NativeProbeHandler;
+  /** Accounting in C (openNativeTally): the probes and replies are counted there, and onRows is not called. */
+  readonly tally?: NativeTallyHandle;
 }
 
 /** How to open a native client. */
@@ -85,6 +88,21 @@ function probeGroupOf(native: NativeModule): ProbeGroup {
   });
   probeGroup = { members, offsetNs };
   return probeGroup;
+}
+
+/**
+ * A load share's accounting in C (NativeModule.Tally) on this thread's probe-group clock (performance.now()
+ * in ns, like the rows' offset), or undefined when the native module is not in use.
+ */
+export function openNativeTally(
+  intervalNs: number,
+  lateBoundNs: number,
+  keepNs: number,
+  closedLoop: boolean,
+): NativeTallyHandle | undefined {
+  const native = nativeIo();
+  if (native === undefined) return undefined;
+  return new native.Tally(intervalNs, lateBoundNs, keepNs, closedLoop, probeGroupOf(native).offsetNs);
 }
 
 /**
@@ -164,6 +182,7 @@ export class NativeClient {
         SEND_QUEUE_MAX,
         probes.runId,
         probes.flow,
+        probes.tally,
       );
       client = new NativeClient(socket, arena, lengths, slotSize);
       client.sendRows = sendRows;

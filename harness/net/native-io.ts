@@ -1,5 +1,5 @@
 /**
- * The optional native datagram I/O module (native/echolot_io.c, built by node-gyp during `npm ci`): batched
+ * The optional native datagram I/O module (C in native/, built by node-gyp during `npm ci`): batched
  * recvmmsg/sendmmsg with IP_PKTINFO. Together with echo-client.ts this is the only code that touches
  * sockets; when the module is missing, or ECHOLOT_IO=dgram forces it, everything runs on node:dgram.
  */
@@ -22,8 +22,17 @@ export interface NativeSocket {
   local(): [string, number];
   /** Sets (bytes >= 0) and returns SO_RCVBUF (which 0) or SO_SNDBUF (which 1). */
   bufferSize(which: 0 | 1, bytes: number): number;
-  /** Echo mode: starts echoing in C with this refused-port table, stats array and send-queue bound. */
-  startEcho(refused: Uint8Array, stats: Float64Array, queueMax: number): void;
+  /**
+   * Echo mode: starts echoing in C with this refused-port table, stats array and send-queue bound; with
+   * `loopGuard`, datagrams that continue an echo loop are dropped (reference-server/loop-guard.ts).
+   * Returns whether the loop guard runs (a module built before it returns undefined).
+   */
+  startEcho(
+    refused: Uint8Array,
+    stats: Float64Array,
+    queueMax: number,
+    loopGuard: boolean,
+  ): boolean | undefined;
   /** Echo mode: answer only these destinations ([family, 16 address bytes, scope id]); null = any. */
   setFilter(list: readonly (readonly [4 | 6, Uint8Array, number])[] | null): void;
   /** Echo mode: fn(count) once per batch; it may set shared().verdict[i] = 1 to drop datagram i. */
@@ -34,7 +43,9 @@ export interface NativeSocket {
    * Client mode, instead of startClient: probes of this run id and flow are encoded and validated in C,
    * and replies arrive through the thread's probe group (NativeModule.probeGroup, called first) under the
    * returned member index. Returns the send arena, its per-slot lengths, the send rows (4 per slot: seq,
-   * intended ns, actual ns, unused) that send() encodes from, and the member index.
+   * intended ns, actual ns, unused) that send() encodes from, and the member index. With a `tally`, every
+   * probe sent and every reply is accounted in C (NativeTallyHandle) and no rows reach JavaScript (only
+   * the socket's errors, as segments without rows).
    */
   startProbeClient(
     slots: number,
@@ -42,6 +53,7 @@ export interface NativeSocket {
     queueMax: number,
     runId: Uint8Array,
     flow: number,
+    tally?: NativeTallyHandle,
   ): [ArrayBuffer, Int32Array, Float64Array, number];
   /**
    * Probe client, window mode (flood, ping-pong): from now on C keeps `window` probes outstanding until
@@ -70,6 +82,50 @@ export interface NativeSocket {
   /** Stops polling and closes the descriptor; idempotent. */
   close(): void;
 }
+
+/**
+ * The accounting of one share of a load run in C: per probe sent and per reply, exactly what
+ * harness/load/accounting.ts computes from rows (counters, per-sequence state, latency histograms by
+ * hdr-histogram-js's counts index, the interval series), read by JavaScript per interval.
+ */
+export interface NativeTallyHandle {
+  /** Probes intended in [startNs, endNs) (the caller's clock) are the measurement. */
+  measure(startNs: number, endNs: number): void;
+  /** TALLY_LIVE numbers, current at any time (the array stays the same). */
+  live(): Float64Array;
+  /**
+   * What was counted since the last collect, as records (TALLY_RECORD): `hist` [kind, which (TALLY_HIST),
+   * bucket, n, lo, hi, sum, sumSq, pairs, (counts index, count) x pairs] with the new counts, and the
+   * moments as running totals (for the series: since the last collect); `series` [kind, bucket, sent,
+   * received, unique] since the last collect; `flow` [kind, flow id, TALLY_FLOW.length numbers], running.
+   */
+  collect(): Float64Array;
+}
+
+/** Record kinds of NativeTallyHandle.collect(). */
+export const TALLY_RECORD = Object.freeze({ hist: 1, series: 2, flow: 3 });
+
+/** Histograms in the `hist` records of NativeTallyHandle.collect(). */
+export const TALLY_HIST = Object.freeze({ response: 0, service: 1, sendLag: 2, series: 3 });
+
+/** A flow's numbers in the `flow` records of NativeTallyHandle.collect(), in order. */
+export const TALLY_FLOW = Object.freeze([
+  'sent',
+  'received',
+  'unique',
+  'late',
+  'duplicates',
+  'reordered',
+  'reorderExtentMax',
+  'corrupted',
+  'truncated',
+  'foreign',
+  'jitterNs',
+  'jitterSamples',
+] as const);
+
+/** NativeTallyHandle.live(): measured probes unanswered, the last first answer's time, measured probes due when sent. */
+export const TALLY_LIVE = Object.freeze({ outstanding: 0, lastAnswerNs: 1, zeroLags: 2 });
 
 /** Views of the receive arena shared by every native socket of this thread; valid during a callback only. */
 export interface NativeShared {
@@ -107,6 +163,22 @@ export interface NativeModule {
    * the handler.
    */
   probeGroup(onSegments: (count: number) => void): [Float64Array, Int32Array];
+  /**
+   * A load share's accounting in C (see NativeTallyHandle), handed to startProbeClient; times on the
+   * caller's clock, uv_hrtime + `clockOffsetNs`.
+   */
+  readonly Tally: new (
+    intervalNs: number,
+    lateBoundNs: number,
+    keepNs: number,
+    closedLoop: boolean,
+    clockOffsetNs: number,
+  ) => NativeTallyHandle;
+  /**
+   * `values` (us) recorded as a Tally records latencies into a histogram of `digits` significant digits:
+   * [n, lo, hi, sum, sumSq, (counts index, count)...] (the C histogram, for tests).
+   */
+  latencyCounts(digits: number, values: Float64Array): Float64Array;
   shared(): NativeShared;
 }
 
@@ -125,7 +197,9 @@ export const NATIVE_STAT = Object.freeze({
   droppedOwnPort: 9,
   /** Broadcast, multicast or unserved destination (wildcard sockets only). */
   droppedDestination: 10,
-  length: 11,
+  /** Dropped by the loop guard. */
+  droppedEchoLoop: 11,
+  length: 12,
 });
 
 /** Numbers per received datagram in the receive rows of probeGroup(). */

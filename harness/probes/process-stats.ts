@@ -4,9 +4,9 @@
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { normalizeAddress } from '../runner/capabilities.js';
 import type { Family } from '../protocol/constants.js';
-import type { Endpoint } from './exchange.js';
+import { normalizeAddress } from '../core/address.js';
+import type { Endpoint } from '../core/address.js';
 
 /** The process that holds a UDP socket, or why none was found. */
 export type SocketOwner =
@@ -45,12 +45,18 @@ export function decodeProcAddress(field: string): { address: string; port: numbe
 
 /**
  * Finds the socket bound to `target` (exactly, or the wildcard of its family) in /proc/net/udp and
- * udp6 of this network namespace, then the process whose fd table holds that socket's inode.
+ * udp6 of this network namespace, then the process whose fd table holds that socket's inode. With
+ * `pid` (a server in another network namespace), the sockets are those of that process's
+ * namespace (/proc/PID/net/udp) and that process is asked first.
  */
-export function findUdpOwner(target: Endpoint, family: Family): SocketOwner {
+export function findUdpOwner(target: Endpoint, family: Family, pid?: number): SocketOwner {
   const want = normalizeAddress(target.address);
   const candidates: { inode: string; bound: string; exact: boolean }[] = [];
-  for (const file of family === 'IPv4' ? ['/proc/net/udp', '/proc/net/udp6'] : ['/proc/net/udp6']) {
+  const net = pid === undefined ? '/proc/net' : `/proc/${pid}/net`;
+  if (pid !== undefined && read(`/proc/${pid}/status`) === undefined) {
+    return { kind: 'none', reason: `no process ${pid} (--target-pid) on this host` };
+  }
+  for (const file of family === 'IPv4' ? [`${net}/udp`, `${net}/udp6`] : [`${net}/udp6`]) {
     const text = read(file);
     if (text === undefined) continue;
     for (const line of text.split('\n').slice(1)) {
@@ -66,7 +72,7 @@ export function findUdpOwner(target: Endpoint, family: Family): SocketOwner {
   if (candidates.length === 0) {
     return {
       kind: 'none',
-      reason: `no UDP socket bound to port ${target.port} in this host's /proc/net/udp`,
+      reason: `no UDP socket bound to port ${target.port} in ${pid === undefined ? "this host's /proc/net/udp" : `${net}/udp (the network namespace of --target-pid ${pid})`}`,
     };
   }
   candidates.sort((x, y) => Number(y.exact) - Number(x.exact));
@@ -77,8 +83,9 @@ export function findUdpOwner(target: Endpoint, family: Family): SocketOwner {
   } catch {
     return { kind: 'none', reason: 'cannot list /proc' };
   }
-  // Our own process first: the embedded reference server and in-process fixtures live here.
-  pids.sort((a, b) => Number(b === String(process.pid)) - Number(a === String(process.pid)));
+  // The given process first, else our own: the embedded reference server and in-process fixtures live here.
+  const first = String(pid ?? process.pid);
+  pids.sort((a, b) => Number(b === first) - Number(a === first));
   for (const pid of pids.slice(0, MAX_PROCESSES)) {
     let fds: string[];
     try {

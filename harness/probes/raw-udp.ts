@@ -4,7 +4,6 @@
  * socket (CAP_NET_RAW). The helper is inline so it ships inside dist/ with the rest of the harness.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import type { Endpoint } from './exchange.js';
 
 /**
  * The python3 helper: `probe` sends and listens for replies to the source port; `relay` sends one
@@ -67,6 +66,7 @@ while mode == "probe":
         replies.append({"from": a, "port": sp, "hex": pkt[ihl + 8:].hex()})
 print(json.dumps({"sent": len(payload), "replies": replies}))
 `;
+import type { Endpoint } from '../core/address.js';
 
 /** The interpreter the helper runs under. */
 const PYTHON = 'python3';

@@ -6,10 +6,9 @@ import { randomInt } from 'node:crypto';
 import { EchoClient, type Datagram } from '../net/echo-client.js';
 import { errnoOf } from '../errors.js';
 import type { Family } from '../protocol/constants.js';
-import type { Capabilities } from '../runner/capabilities.js';
-import { isLoopback, normalizeAddress } from '../runner/capabilities.js';
-import { formatEndpoint } from '../spec/target.js';
-import type { Endpoint } from './exchange.js';
+import type { Capabilities } from '../net/capabilities.js';
+import { isLoopback, normalizeAddress } from '../core/address.js';
+import type { Endpoint } from '../core/address.js';
 
 /** What one request from a fixed source port drew within the listening window. */
 export interface SourcePortProbe {
@@ -57,48 +56,4 @@ export async function sourceAddressFor(
   } finally {
     await probe?.close();
   }
-}
-
-/**
- * Sends `payload` from `bindAddress:port` to `to` and collects everything that arrives on that
- * socket within `windowMs`. A missing reply is the expected result for a refused port, so there is
- * no retry here; the caller decides.
- */
-export async function probeSourcePort(
-  to: Endpoint,
-  family: Family,
-  bindAddress: string,
-  port: number,
-  payload: Uint8Array,
-  windowMs: number,
-): Promise<SourcePortProbe> {
-  let client: EchoClient;
-  try {
-    client = await EchoClient.open({ family, bindAddress, bindPort: port });
-  } catch (err) {
-    return { port, outcome: 'unbindable', replies: [], errno: errnoOf(err) ?? String(err) };
-  }
-  try {
-    await client.send(payload, to);
-    const replies = await client.drain(windowMs);
-    return { port, outcome: replies.length > 0 ? 'answered' : 'silent', replies };
-  } finally {
-    await client.close();
-  }
-}
-
-/** JSON evidence of one source-port probe. */
-export function sourcePortEvidence(bindAddress: string, p: SourcePortProbe): Record<string, unknown> {
-  return {
-    local: formatEndpoint(bindAddress, p.port),
-    outcome: p.outcome,
-    ...(p.errno ? { errno: p.errno } : {}),
-    replies: p.replies.length,
-    ...(p.replies[0]
-      ? {
-          replyFrom: formatEndpoint(p.replies[0].from.address, p.replies[0].from.port),
-          replyLength: p.replies[0].data.length,
-        }
-      : {}),
-  };
 }

@@ -1,5 +1,7 @@
+import { escapeControls } from '../core/escape.js';
 import { caseExpectations, type Summary } from '../results/summary.js';
 import type { LoadReportJson } from './load-json.js';
+import { formatThresholdActual } from './load-console.js';
 
 /** Annotations per run: GitHub shows only a few per step, and a wall of them hides the first. */
 export const MAX_ANNOTATIONS = 10;
@@ -26,10 +28,15 @@ export function renderCheckAnnotations(summary: Summary, max = MAX_ANNOTATIONS):
   for (const c of bad.slice(0, max)) {
     const expected = byId.get(c.id)?.unexpected === false;
     const bug = byId.get(c.id)?.bug;
+    // Text from the result loses its control characters and line breaks (escapeControls): only this
+    // renderer's own line breaks remain, and a workflow command starts only where it starts one.
+    const title = escapeControls(c.title);
+    const message = escapeControls(c.message);
+    const requirement = escapeControls(`${c.klass}: ${c.requirement} (${c.source})`);
     out += command(
       expected ? 'warning' : 'error',
-      `echolot ${c.id} ${c.verdict}${expected ? ' (expected)' : ''}: ${c.title}`,
-      `${c.message}\n${c.klass}: ${c.requirement} (${c.source})${bug ? `\nbug: ${bug}` : ''}`,
+      `echolot ${c.id} ${c.verdict}${expected ? ' (expected)' : ''}: ${title}`,
+      `${message}\n${requirement}${bug ? `\nbug: ${escapeControls(bug)}` : ''}`,
     );
   }
   if (bad.length > max) {
@@ -42,6 +49,15 @@ export function renderCheckAnnotations(summary: Summary, max = MAX_ANNOTATIONS):
   return out;
 }
 
+/** The GitHub Actions annotation of a command that did not start: its target did not answer the preflight. */
+export function renderNotStartedAnnotation(name: string, diagnosis: string): string {
+  return command(
+    'error',
+    `echolot ${name}: the target did not answer the preflight`,
+    escapeControls(diagnosis),
+  );
+}
+
 /** GitHub Actions annotations for the breached thresholds of a load run (at most `max`). */
 export function renderLoadAnnotations(report: LoadReportJson, max = MAX_ANNOTATIONS): string {
   return report.thresholds
@@ -51,7 +67,7 @@ export function renderLoadAnnotations(report: LoadReportJson, max = MAX_ANNOTATI
       command(
         'error',
         `echolot load: threshold ${t.threshold} breached`,
-        `actual ${t.actual === null ? 'nothing measured' : Math.round(t.actual * 1000) / 1000} (run ${report.runId})`,
+        `actual ${formatThresholdActual(t.kind, t.actual)} (run ${report.runId})`,
       ),
     )
     .join('');

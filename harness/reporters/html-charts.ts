@@ -21,6 +21,8 @@ export interface ChartSeries {
   /** Draw a line through the points (else points only). */
   readonly line: boolean;
   readonly reference?: boolean;
+  /** Dash pattern of the line (px on, px off); absent: solid. A reference line is dashed anyway. */
+  readonly dash?: readonly number[];
 }
 
 /** One axis: label, tick format, log scale, and optionally a fixed range. */
@@ -30,6 +32,8 @@ export interface ChartAxis {
   readonly log: boolean;
   readonly min?: number;
   readonly max?: number;
+  /** Where the ticks go (absent: where the chart library puts them). */
+  readonly splits?: readonly number[];
 }
 
 /** A chart as data: uPlot's aligned columns (x first, one column per series, null where a series has no point). */
@@ -49,7 +53,7 @@ export interface ChartSpec {
 
 const COLORS = {
   response: '#1f6feb',
-  service: '#8250df',
+  service: '#bc4c00',
   p50: '#1a7f37',
   p99: '#bf8700',
   max: '#cf222e',
@@ -66,6 +70,17 @@ const spectrumX = (p: number): number => 1 / (1 - p / 100);
 
 /** The x of the maximum: one decade beyond p99.99. */
 const SPECTRUM_MAX_X = 100_000;
+
+/** The spectrum's ticks: min, p50, p90, p99, p99.9, p99.99, max (each a point of the series). */
+export const SPECTRUM_SPLITS: readonly number[] = [
+  spectrumX(0),
+  spectrumX(50),
+  10,
+  100,
+  1000,
+  10_000,
+  SPECTRUM_MAX_X,
+];
 
 /** Builds aligned columns from point sets that do not share x values: one row per point, sorted by x. */
 function align(sets: readonly (readonly (readonly [number, number])[])[]): (number | null)[][] {
@@ -126,8 +141,9 @@ export function loadCharts(result: LoadResult & { readonly trials?: readonly Loa
   const trials = result.trials ?? [];
 
   const specSeries: ChartSeries[] = [
+    // Two colours and a dash, so the series stay apart in print, in grey and where they overlap.
     { label: 'response time', color: COLORS.response, line: true },
-    { label: 'service time', color: COLORS.service, line: true },
+    { label: 'service time', color: COLORS.service, line: true, dash: [8, 4] },
   ];
   const specData = align([spectrumPoints(result.response), spectrumPoints(result.service)]);
   charts.push({
@@ -135,7 +151,7 @@ export function loadCharts(result: LoadResult & { readonly trials?: readonly Loa
     title: 'Latency percentile spectrum',
     caption:
       'Latency at each percentile (log scales): response time from the intended send, service time from the actual send.',
-    x: { label: 'percentile', format: 'percentile', log: true },
+    x: { label: 'percentile', format: 'percentile', log: true, splits: SPECTRUM_SPLITS },
     y: { label: 'latency', format: 'latency', log: true },
     series: specSeries,
     data: specData,
@@ -150,8 +166,12 @@ export function loadCharts(result: LoadResult & { readonly trials?: readonly Loa
   ];
   // An interval without a reply has no latency: null leaves a gap instead of a false zero.
   const lat = (i: IntervalStats, us: number): number | null => (i.sent - i.lost > 0 ? floorUs(us) : null);
+  // Each interval's figures are plotted at its end (the last one may be cut short by the end of the
+  // measurement), so the series reaches the end of the run; the axis spans the whole measurement.
+  const endS = (i: IntervalStats): number =>
+    Math.min(i.atMs + result.options.intervalMs, Math.max(i.atMs, result.durationMs)) / 1000;
   const timeData = [
-    timed.map((i) => i.atMs / 1000),
+    timed.map(endS),
     timed.map((i) => lat(i, i.p50Us)),
     timed.map((i) => lat(i, i.p99Us)),
     timed.map((i) => lat(i, i.maxUs)),
@@ -160,7 +180,12 @@ export function loadCharts(result: LoadResult & { readonly trials?: readonly Loa
     id: 'latency-over-time',
     title: 'Latency over time',
     caption: `Response time per ${result.options.intervalMs / 1000} s interval (log scale).`,
-    x: { label: 'time since start of measurement', format: 'seconds', log: false },
+    x: {
+      label: 'time since start of measurement',
+      format: 'seconds',
+      log: false,
+      ...(result.durationMs > 0 ? { min: 0, max: result.durationMs / 1000 } : {}),
+    },
     y: { label: 'latency', format: 'latency', log: true },
     series: timeSeries,
     data: timeData,
@@ -168,7 +193,9 @@ export function loadCharts(result: LoadResult & { readonly trials?: readonly Loa
   });
 
   const rates = intervalRates(result);
-  const top = Math.max(0, ...rates.map((r) => r.offered), ...trials.map((t) => t.offered));
+  // The rate axes reach the offered rate (a rate run's target), also when no interval quite made it.
+  const offered = result.mode === 'rate' ? result.options.rate : 0;
+  const top = Math.max(0, offered, ...rates.map((r) => r.offered), ...trials.map((t) => t.offered));
   const topY = Math.max(top, ...rates.map((r) => r.achieved), ...trials.map((t) => t.achieved));
   // The trials series exists only when a search ran, so an ordinary run's legend has no empty entry.
   const trialSeries: ChartSeries[] =
@@ -229,7 +256,12 @@ export function loadCharts(result: LoadResult & { readonly trials?: readonly Loa
       'Datagrams not answered, percent of those sent, per interval' +
       (trials.length > 0 ? ' and per search trial' : '') +
       '.',
-    x: { label: 'offered (sent/s)', format: 'rate', log: false },
+    x: {
+      label: 'offered (sent/s)',
+      format: 'rate',
+      log: false,
+      ...(top > 0 ? { min: 0, max: top * 1.05 } : {}),
+    },
     y: { label: 'loss', format: 'percent', log: false },
     series: lossSeries,
     data: lossData,

@@ -1,14 +1,25 @@
 import type { LatencySummary } from '../load/types.js';
-import { CATALOGUE } from '../results/catalogue.js';
+import type { GateRecord } from '../load/suite.js';
+import type { LoadSuiteRun } from '../runner/load-suite-run.js';
 import type { CaseResult } from '../results/case-result.js';
 import { caseExpectations, type Summary } from '../results/summary.js';
 import { VERDICTS, type Verdict } from '../results/verdict.js';
-import { formatEndpoint } from '../spec/target.js';
 import { exitReason } from './console.js';
 import type { ChartAssets } from './html-assets.js';
 import { loadCharts, type ChartSpec, type LoadTrial } from './html-charts.js';
 import type { LoadReportJson } from './load-json.js';
-import { formatLatency } from './load-console.js';
+import type { ShardsSection } from '../load/merge.js';
+import { renderShardsHtml } from './load-shards.js';
+import {
+  formatLatency,
+  formatThresholdActual,
+  LATENCY_COLUMNS,
+  loadOutcome,
+  loadOutcomeReason,
+} from './load-console.js';
+import { formatEndpoint } from '../core/address.js';
+import { hexComparisons, renderDumpLines, type HexComparison } from './hex-dump.js';
+import { escapeControls } from '../core/escape.js';
 
 /** A link shown in the report's header (other files of the same run: relative paths). */
 export interface ReportLink {
@@ -36,12 +47,18 @@ export interface MatrixSection {
 }
 
 /** A load report, optionally with the trials of a search. */
-export type LoadReportInput = LoadReportJson & { readonly trials?: readonly LoadTrial[] };
+export type LoadReportInput = LoadReportJson & {
+  readonly trials?: readonly LoadTrial[];
+  /** A merged distributed run (`echolot merge`): its shards. */
+  readonly shards?: ShardsSection;
+};
 
-/** What one index.html shows: a check, a load run, a matrix, or several of them. */
+/** What one index.html shows: a check, a load run, the load gates, a matrix, or several of them. */
 export interface HtmlReportInput {
   readonly check?: Summary;
   readonly load?: LoadReportInput;
+  /** A run of the load gates (`echolot load --suite`). */
+  readonly suite?: Omit<LoadSuiteRun, 'mochawesome'>;
   readonly matrix?: MatrixSection;
   /** The run's other files (mochawesome.html, summary.json, junit.xml, load.json ...). */
   readonly links?: readonly ReportLink[];
@@ -52,7 +69,9 @@ const MAX_EVIDENCE_CHARS = 64 * 1024;
 /** Hex comparisons shown per case. */
 const MAX_HEX_DIFFS = 8;
 
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** Text for the page: markup escaped, control characters but line breaks as `\xNN` (escapeControls). */
+const esc = (s: string): string =>
+  escapeControls(s, { keepLineBreaks: true }).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** JSON that is safe inside a <script> element (no `</script>`, no line separators). */
 const scriptJson = (value: unknown): string =>
@@ -75,67 +94,77 @@ const badge = (v: Verdict): string => `<span class="verdict ${verdictClass(v)}">
 const count = (n: number): string => Math.round(n).toLocaleString('en-US');
 const plural = (n: number, word: string): string => `${count(n)} ${word}${n === 1 ? '' : 's'}`;
 
-/** A comparison found somewhere in a case's evidence. */
-interface HexComparison {
-  readonly path: string;
-  readonly summary: string;
-  readonly sentHex: string;
-  readonly receivedHex: string;
-}
-
-/** Walks the evidence for PayloadComparison-shaped objects that carry hex (bounded depth and count). */
-function hexComparisons(evidence: unknown): HexComparison[] {
-  const found: HexComparison[] = [];
-  const walk = (v: unknown, path: string, depth: number): void => {
-    if (found.length >= MAX_HEX_DIFFS || depth > 8 || v === null || typeof v !== 'object') return;
-    const o = v as Record<string, unknown>;
-    if (typeof o['sentHex'] === 'string' || typeof o['receivedHex'] === 'string') {
-      found.push({
-        path: path || 'evidence',
-        summary: typeof o['summary'] === 'string' ? o['summary'] : '',
-        sentHex: typeof o['sentHex'] === 'string' ? o['sentHex'] : '',
-        receivedHex: typeof o['receivedHex'] === 'string' ? o['receivedHex'] : '',
-      });
-      return;
-    }
-    for (const [k, child] of Object.entries(o)) {
-      walk(child, Array.isArray(o) ? `${path}[${k}]` : path ? `${path}.${k}` : k, depth + 1);
-    }
-  };
-  walk(evidence, '', 0);
-  return found;
-}
-
-/** `@16: aa bb cc` split into its offset and byte tokens. */
-const hexTokens = (hex: string): { offset: string; bytes: string[] } => {
-  const m = /^(@\d+:)\s*(.*)$/.exec(hex);
-  return { offset: m?.[1] ?? '', bytes: (m?.[2] ?? hex).split(/\s+/).filter(Boolean) };
-};
-
-/** Sent and received hex, one above the other, with every byte that differs marked. */
+/** Sent and received bytes in rows of 16 with their offsets and an ASCII column, every byte that differs marked. */
 function renderHexDiff(c: HexComparison): string {
-  const sent = hexTokens(c.sentHex);
-  const recv = hexTokens(c.receivedHex);
-  const line = (own: string[], other: string[]): string =>
-    own.map((b, i) => (b !== other[i] && b !== '...' ? `<mark>${esc(b)}</mark>` : esc(b))).join(' ');
-  return `<div class="hexdiff"><div class="hexdiff-title">${esc(c.path)}${c.summary ? `: ${esc(c.summary)}` : ''}</div><pre><span class="hex-label">sent     ${esc(sent.offset)}</span> ${line(sent.bytes, recv.bytes)}
-<span class="hex-label">received ${esc(recv.offset)}</span> ${line(recv.bytes, sent.bytes)}</pre></div>`;
+  const lines = renderDumpLines(c, { text: esc, mark: (s) => `<mark>${s}</mark>` });
+  const [head, ...rows] = lines;
+  return `<div class="hexdiff"><div class="hexdiff-title">${esc(c.path)}${c.summary ? `: ${esc(c.summary)}` : ''}</div><pre><span class="hex-label">${esc(head ?? '')}</span>
+${rows.join('\n')}</pre></div>`;
+}
+
+/** A finding that names its client: `client port 40001: ...` or `client 3 (port 40001): ...`. */
+const CLIENT_FINDING = /^(client [^:]{1,40}?):\s+([\s\S]*)$/;
+
+/**
+ * Per-client findings of a case without a byte comparison (4.5, 6.x: `problems`, a list of
+ * strings, and scalar facts such as `clients` and `problemCount`), as two tables: the facts, and one
+ * row per finding with the client it names. Empty when the evidence has no such list.
+ */
+function renderFindings(evidence: unknown): { html: string; count: number } {
+  if (evidence === null || typeof evidence !== 'object') return { html: '', count: 0 };
+  const e = evidence as Record<string, unknown>;
+  const problems = Array.isArray(e['problems'])
+    ? e['problems'].filter((p): p is string => typeof p === 'string')
+    : [];
+  if (problems.length === 0) return { html: '', count: 0 };
+  const facts = Object.entries(e).filter(
+    ([k, v]) =>
+      k !== 'problems' && (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean'),
+  );
+  const total = typeof e['problemCount'] === 'number' ? e['problemCount'] : problems.length;
+  const parsed = problems.map((p) => {
+    const m = CLIENT_FINDING.exec(p);
+    return m ? { who: m[1] ?? '', what: m[2] ?? '' } : { who: '', what: p };
+  });
+  const byClient = parsed.some((p) => p.who !== '');
+  const rows = parsed
+    .map(
+      (p, i) =>
+        `<tr><td class="num">${i + 1}</td>${byClient ? `<td class="id">${esc(p.who)}</td>` : ''}<td>${esc(p.what)}</td></tr>`,
+    )
+    .join('\n');
+  const factRows = facts
+    .map(([k, v]) => `<tr><th>${esc(k)}</th><td class="num">${esc(String(v))}</td></tr>`)
+    .join('');
+  return {
+    count: total,
+    html: `<div class="findings"><div class="hexdiff-title">findings${total > problems.length ? ` (the first ${problems.length} of ${total})` : ''}</div>
+${facts.length > 0 ? `<table class="facts">${factRows}</table>` : ''}
+<table class="findings"><thead><tr><th>#</th>${byClient ? '<th>client</th>' : ''}<th>finding</th></tr></thead><tbody>
+${rows}
+</tbody></table></div>`,
+  };
 }
 
 function renderEvidence(c: CaseResult): string {
-  const diffs = hexComparisons(c.evidence);
+  const diffs = hexComparisons(c.evidence, MAX_HEX_DIFFS);
+  const findings = diffs.length > 0 ? { html: '', count: 0 } : renderFindings(c.evidence);
   let json = JSON.stringify(c.evidence, null, 2);
   if (json.length > MAX_EVIDENCE_CHARS) {
     json = `${json.slice(0, MAX_EVIDENCE_CHARS)}\n... (truncated; the full evidence is in summary.json)`;
   }
-  const label = diffs.length > 0 ? `evidence, ${plural(diffs.length, 'hex diff')}` : 'evidence';
-  return `<details class="evidence"${diffs.length > 0 && c.verdict !== 'PASS' ? ' open' : ''}><summary>${label}</summary>
+  const label =
+    diffs.length > 0
+      ? `evidence, ${plural(diffs.length, 'hex diff')}`
+      : findings.count > 0
+        ? `evidence, ${plural(findings.count, 'finding')}`
+        : 'evidence';
+  const open = (diffs.length > 0 || findings.count > 0) && c.verdict !== 'PASS';
+  return `<details class="evidence"${open ? ' open' : ''}><summary>${label}</summary>
 <p class="req"><strong>${esc(c.klass)}</strong> ${esc(c.requirement)} <span class="muted">(${esc(c.source)})</span></p>
-${diffs.map(renderHexDiff).join('\n')}
+${diffs.map(renderHexDiff).join('\n')}${findings.html}
 <details class="raw"><summary>all evidence (JSON)</summary><pre class="json">${esc(json)}</pre></details></details>`;
 }
-
-const SECTION_OF = new Map(CATALOGUE.map((c) => [c.id, c.section]));
 
 function renderCheck(summary: Summary): string {
   const run = summary.run;
@@ -167,13 +196,13 @@ function renderCheck(summary: Summary): string {
       const bug = e?.bug ? ` ${link(e.bug, 'bug')}` : '';
       return `<tr class="case ${verdictClass(c.verdict)}" id="case-${esc(c.id)}" data-case-id="${esc(c.id)}" data-verdict="${esc(c.verdict)}">
 <td class="id">${esc(c.id)}</td><td>${badge(c.verdict)}${mark}${bug}</td><td class="klass">${esc(c.klass)}</td>
-<td><div class="title">${esc(c.title)}</div><div class="muted section">${esc(SECTION_OF.get(c.id) ?? '')}</div></td>
+<td><div class="title">${esc(c.title)}</div><div class="muted section">${esc(c.section)}</div></td>
 <td><div class="message">${esc(c.message)}</div>${renderEvidence(c)}</td>
 <td class="num">${c.attempts}</td><td class="num">${(c.durationMs / 1000).toFixed(2)} s</td></tr>`;
     })
     .join('\n');
   return `<section id="check">
-<div class="banner ${ok ? 'ok' : 'bad'}"><span class="big">${ok ? 'PASSED' : 'FAILED'}</span> exit code ${summary.exitCode}: ${esc(exitReason(summary, judged))}</div>
+<div class="banner ${ok ? 'ok' : 'bad'}"><span class="big">${ok ? 'PASSED' : run.interrupted === undefined ? 'FAILED' : 'INTERRUPTED'}</span> exit code ${summary.exitCode}: ${esc(exitReason(summary, judged))}</div>
 <dl class="facts">
 <dt>target</dt><dd>${esc(where)}</dd>
 <dt>cases</dt><dd><span id="case-total">${summary.total}</span> in ${(run.durationMs / 1000).toFixed(1)} s${run.options.strict ? ', --strict' : ''}${run.options.seed === undefined ? '' : `, seed ${run.options.seed}`}</dd>
@@ -190,17 +219,6 @@ ${rows}
 </section>`;
 }
 
-const LATENCY_COLUMNS: readonly [string, keyof LatencySummary][] = [
-  ['min', 'min'],
-  ['p50', 'p50'],
-  ['p90', 'p90'],
-  ['p99', 'p99'],
-  ['p99.9', 'p999'],
-  ['p99.99', 'p9999'],
-  ['max', 'max'],
-  ['mean', 'mean'],
-];
-
 function renderChart(c: ChartSpec): string {
   return `<figure class="chart" data-chart="${esc(c.id)}" data-points="${c.points}">
 <figcaption><strong>${esc(c.title)}</strong> <span class="muted">${esc(c.caption)}</span></figcaption>
@@ -216,7 +234,7 @@ function renderLoad(load: LoadReportInput, charts: readonly ChartSpec[]): string
     load.thresholds.length === 0
       ? '<p class="muted">No thresholds were given.</p>'
       : `<table class="thresholds"><thead><tr><th>threshold</th><th>actual</th><th>result</th></tr></thead><tbody>
-${load.thresholds.map((t) => `<tr class="${t.ok ? 'v-pass' : 'v-fail'}"><td><code>${esc(t.threshold)}</code></td><td class="num">${t.actual === null ? '-' : esc(String(Math.round(t.actual * 1000) / 1000))}</td><td>${t.ok ? badge('PASS') : badge('FAIL')}</td></tr>`).join('\n')}
+${load.thresholds.map((t) => `<tr class="${t.ok ? 'v-pass' : 'v-fail'}"><td><code>${esc(t.threshold)}</code></td><td class="num">${esc(formatThresholdActual(t.kind, t.actual))}</td><td>${t.ok ? badge('PASS') : badge('FAIL')}</td></tr>`).join('\n')}
 </tbody></table>`;
   const g = load.generator;
   const trials =
@@ -226,8 +244,9 @@ ${load.thresholds.map((t) => `<tr class="${t.ok ? 'v-pass' : 'v-fail'}"><td><cod
 ${load.trials.map((t, i) => `<tr><td>${i + 1}</td><td class="num">${count(t.offered)}</td><td class="num">${count(t.achieved)}</td><td class="num">${t.lossPercent.toPrecision(3)}%</td><td class="num">${t.p99Us === undefined ? '-' : esc(formatLatency(t.p99Us))}</td></tr>`).join('\n')}
 </tbody></table>`;
   const o = load.options;
+  const outcome = loadOutcome(load);
   return `<section id="load">
-<div class="banner ${load.passed ? 'ok' : 'bad'}"><span class="big">${load.passed ? 'PASSED' : 'FAILED'}</span> ${load.thresholds.length === 0 ? 'no thresholds given' : `${load.thresholds.filter((t) => t.ok).length} of ${plural(load.thresholds.length, 'threshold')} hold`}${g.bottleneck ? '; <strong>the generator was the bottleneck</strong>: no server capacity is claimed' : ''}</div>
+<div class="banner ${outcome === 'PASSED' ? 'ok' : outcome === 'INCONCLUSIVE' ? 'inconclusive' : 'bad'}" data-outcome="${outcome}"><span class="big">${outcome}</span> ${load.interrupted === undefined ? '' : `by ${esc(load.interrupted)} after ${(load.durationMs / 1000).toFixed(1)} s of ${o.durationMs / 1000} s; `}${esc(loadOutcomeReason(load.thresholds, g.bottleneck))}</div>
 <dl class="facts">
 <dt>target</dt><dd>${load.target.embedded ? 'reference server on loopback' : esc(load.target.input)} (${esc(formatEndpoint(load.target.address, load.target.port))})</dd>
 <dt>mode</dt><dd>${esc(load.mode)}${load.mode === 'rate' ? `, ${count(o.rate)}/s offered, ${esc(o.arrival)} arrivals` : ''}${load.mode === 'flood' ? `, window ${o.window}` : ''}, ${plural(o.flows, 'flow')}, sizes ${esc(o.sizes.join(', '))} bytes</dd>
@@ -247,12 +266,59 @@ ${latencyRow('send lag', load.sendLag)}
 <table class="counters"><thead><tr><th>offered/s</th><th>achieved echoes/s</th><th>sent/s</th><th>sent</th><th>unique</th><th>lost</th><th>late</th><th>dup</th><th>reordered</th><th>corrupt</th><th>trunc</th><th>foreign</th><th>icmp</th></tr></thead><tbody>
 <tr><td class="num">${load.mode === 'rate' ? count(load.rates.offered) : '-'}</td><td class="num">${count(load.rates.echoes)}</td><td class="num">${count(load.rates.sent)}</td><td class="num">${count(c.sent)}</td><td class="num">${count(c.unique)}</td><td class="num">${count(c.lost)} (${pct(c.lost)})</td><td class="num">${count(c.late)}</td><td class="num">${count(c.duplicates)}</td><td class="num">${count(c.reordered)}</td><td class="num">${count(c.corrupted)}</td><td class="num">${count(c.truncated)}</td><td class="num">${count(c.foreign)}</td><td class="num">${count(c.icmpErrors)}</td></tr>
 </tbody></table>
-<p class="muted">Loss attribution: ${count(load.lossAttribution.generator)} dropped by the generator's own sockets, ${count(load.lossAttribution.networkOrServer)} by the network or the server. Generator: socket drops ${count(g.socketDrops)}, rcvbuf errors ${count(g.rcvbufErrors)}, sndbuf errors ${count(g.sndbufErrors)}${g.reasons.length > 0 ? `; ${esc(g.reasons.join('; '))}` : ''}.</p>
+<p class="muted">Loss attribution: ${count(load.lossAttribution.generator)} dropped by the generator's own sockets, ${count(load.lossAttribution.networkOrServer)} by the network or the server${load.lossAttribution.note === undefined ? '' : ` (${esc(load.lossAttribution.note)})`}. Generator: socket drops ${count(g.socketDrops)}, rcvbuf errors ${count(g.rcvbufErrors)}, sndbuf errors ${count(g.sndbufErrors)}${g.reasons.length > 0 ? `; ${esc(g.reasons.join('; '))}` : ''}.</p>
 ${trials}
+${load.shards === undefined ? '' : renderShardsHtml(load.shards)}
 <h3>Charts</h3>
 <div class="charts">
 ${charts.map(renderChart).join('\n')}
 </div>
+</section>`;
+}
+
+/** A gate's verdict as the suite's other reports say it: ERROR (it could not run), FAIL or PASS. */
+const gateVerdict = (g: GateRecord): Verdict =>
+  g.error !== undefined ? 'ERROR' : g.passed ? 'PASS' : 'FAIL';
+
+function renderSuite(run: Omit<LoadSuiteRun, 'mochawesome'>): string {
+  const ok = run.exitCode === 0;
+  const passed = run.gates.filter((g) => g.passed).length;
+  const where = run.target.embedded
+    ? `embedded reference server (${formatEndpoint(run.target.address, run.target.port)})`
+    : `${run.target.input} (${formatEndpoint(run.target.address, run.target.port)})`;
+  const rows = run.gates
+    .map((g) => {
+      const v = gateVerdict(g);
+      const r = g.result;
+      const figures = r
+        ? `${esc(r.mode)}: ${count(r.counters.sent)} sent, ${count(r.rates.echoes)}/s echoed, p99 ${r.response.count === 0 ? '-' : esc(formatLatency(r.response.p99))}${r.generator.bottleneck ? '; <strong>the generator was the bottleneck</strong>' : ''}`
+        : '-';
+      const thresholds =
+        g.error !== undefined
+          ? `<div class="message">${esc(g.error)}</div>`
+          : g.thresholds.length === 0
+            ? '<span class="muted">no thresholds</span>'
+            : `<table class="thresholds"><tbody>${g.thresholds
+                .map(
+                  (t) =>
+                    `<tr class="${t.ok ? 'v-pass' : 'v-fail'}"><td><code>${esc(t.threshold)}</code></td><td class="num">${esc(formatThresholdActual(t.kind, t.actual))}</td><td>${badge(t.ok ? 'PASS' : 'FAIL')}</td></tr>`,
+                )
+                .join('')}</tbody></table>`;
+      return `<tr class="gate ${verdictClass(v)}" data-verdict="${v}"><td>${badge(v)}</td><td><div class="title">${esc(g.title)}</div><div class="muted">${esc(g.file)}</div></td><td>${figures}</td><td>${thresholds}</td><td class="num">${(g.durationMs / 1000).toFixed(2)} s</td></tr>`;
+    })
+    .join('\n');
+  return `<section id="suite">
+<div class="banner ${ok ? 'ok' : 'bad'}" data-outcome="${ok ? 'PASSED' : 'FAILED'}"><span class="big">${ok ? 'PASSED' : 'FAILED'}</span> exit code ${run.exitCode}: ${run.notStarted === undefined ? `${passed} of ${plural(run.gates.length, 'gate')} passed` : `no gate ran, the ${esc(run.notStarted.stage)} failed: ${esc(run.notStarted.diagnosis)}`}</div>
+<dl class="facts">
+<dt>target</dt><dd>${esc(where)}</dd>
+<dt>gates</dt><dd>${run.gates.length} in ${(run.durationMs / 1000).toFixed(1)} s</dd>
+<dt>started</dt><dd>${esc(run.startedAt)}</dd>
+</dl>
+<table class="gates" id="gates">
+<thead><tr><th>verdict</th><th>gate</th><th>figures</th><th>thresholds (measured)</th><th>time</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>
 </section>`;
 }
 
@@ -296,7 +362,7 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:17px;margin:24px 0 8px}h3{font-siz
 .muted{color:var(--muted)}a{color:#0969da}
 nav.links a{margin-right:12px}
 .banner{padding:10px 14px;border-radius:6px;margin:12px 0;border:1px solid}
-.banner.ok{background:#dafbe1;border-color:#4ac26b}.banner.bad{background:#ffebe9;border-color:#ff8182}
+.banner.ok{background:#dafbe1;border-color:#4ac26b}.banner.bad{background:#ffebe9;border-color:#ff8182}.banner.inconclusive{background:#fff8c5;border-color:#d4a72c}
 .banner .big{font-weight:700;margin-right:8px}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0}dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}
 table{border-collapse:collapse;margin:6px 0}th,td{border:1px solid var(--line);padding:4px 8px;vertical-align:top;text-align:left}
@@ -309,7 +375,7 @@ button.chip{cursor:pointer;background:var(--alt);border-color:var(--line);font:i
 .verdict.v-flaky,.chip.v-flaky{background:#fff8c5;color:#7d4e00}
 .verdict.v-info,.chip.v-info{background:#ddf4ff;color:#0550ae}
 .verdict.v-non-strict,.chip.v-non-strict{background:#fff1e5;color:#953800}
-.verdict.v-unsupported,.chip.v-unsupported{background:#eaeef2;color:#57606a}
+.verdict.v-unsupported,.chip.v-unsupported,.verdict.v-not-run,.chip.v-not-run{background:#eaeef2;color:#57606a}
 .verdict.v-fail,.chip.v-fail{background:#ffebe9;color:#a40e26}
 .verdict.v-error,.chip.v-error{background:#fbefff;color:#8250df}
 tr.case.v-fail td:first-child{border-left:4px solid #cf222e}tr.case.v-error td:first-child{border-left:4px solid #8250df}
@@ -336,7 +402,7 @@ function trim(s){return s.indexOf(".")<0?s:s.replace(/\\.?0+$/,"");}
 function fmt(kind,v){
  if(v==null||!isFinite(v))return "-";
  switch(kind){
-  case "percentile": if(v>=100000)return "max"; if(v<=1)return "min"; return trim((100*(1-1/v)).toFixed(4))+"%";
+  case "percentile": if(v>=100000)return "max"; if(v<=1)return "min"; return "p"+trim((100*(1-1/v)).toFixed(4));
   case "seconds": return trim(v.toFixed(2))+" s";
   case "rate": return v>=1e6?trim((v/1e6).toFixed(2))+"M":v>=1e3?trim((v/1e3).toFixed(1))+"k":trim(v.toFixed(1));
   case "latency": return v>=1e6?trim((v/1e6).toFixed(2))+" s":v>=1e3?trim((v/1e3).toFixed(2))+" ms":trim(v.toFixed(1))+" µs";
@@ -347,7 +413,7 @@ function fmt(kind,v){
 function logLabel(v){var m=v/Math.pow(10,Math.floor(Math.log10(v)+1e-9));return Math.abs(m-1)<1e-6||Math.abs(m-2)<1e-6||Math.abs(m-5)<1e-6;}
 function axis(a){
  var o={label:a.label,values:function(u,vals){return vals.map(function(v){return a.log&&a.format!=="percentile"&&!logLabel(v)?"":fmt(a.format,v);});},size:60};
- if(a.format==="percentile")o.splits=function(){return [1,10,100,1000,10000,100000];};
+ if(a.splits)o.splits=function(){return a.splits;};
  return o;
 }
 function scale(a,o){o.distr=a.log?3:1;
@@ -365,7 +431,7 @@ function scale(a,o){o.distr=a.log?3:1;
    axes:[axis(spec.x),axis(spec.y)],
    legend:{live:false},
    series:[{label:spec.x.label,value:function(u,v){return fmt(spec.x.format,v);}}].concat(spec.series.map(function(s){
-    return {label:s.label,stroke:s.color,width:s.line?2:0,spanGaps:true,dash:s.reference?[6,4]:undefined,
+    return {label:s.label,stroke:s.color,width:s.line?2:0,spanGaps:true,dash:s.dash?s.dash:s.reference?[6,4]:undefined,
      paths:s.line?undefined:function(){return null;},
      points:{show:!s.reference,space:0,size:s.line?5:7,fill:s.color,stroke:s.color},
      value:function(u,v){return fmt(spec.y.format,v);}};
@@ -394,10 +460,15 @@ document.body.setAttribute("data-ready","true");
  */
 export function renderIndexHtml(input: HtmlReportInput, assets: ChartAssets): string {
   const charts = input.load ? loadCharts(input.load) : [];
-  const kind = [input.check && 'check', input.load && 'load', input.matrix && 'matrix']
+  const kind = [
+    input.check && 'check',
+    input.load && 'load',
+    input.suite && 'load gates',
+    input.matrix && 'matrix',
+  ]
     .filter(Boolean)
     .join(' + ');
-  const runId = input.check?.run.runId ?? input.load?.runId ?? '';
+  const runId = input.check?.run.runId ?? input.load?.runId ?? input.suite?.runId ?? '';
   const version = input.check?.run.tool.version;
   const links = (input.links ?? []).map((l) => link(l.href, l.label)).join(' ');
   const title = `echolot ${kind}${runId ? ` ${runId}` : ''}`;
@@ -413,6 +484,7 @@ export function renderIndexHtml(input: HtmlReportInput, assets: ChartAssets): st
 ${links ? `<nav class="links">${links}</nav>` : ''}</header>
 ${input.check ? renderCheck(input.check) : ''}
 ${input.load ? renderLoad(input.load, charts) : ''}
+${input.suite ? renderSuite(input.suite) : ''}
 ${input.matrix ? renderMatrix(input.matrix) : ''}
 <footer>echolot${version ? ` ${esc(version)}` : ''}; charts by ${esc(assets.name)} ${esc(assets.version)} (${esc(assets.license)} licence), inlined.</footer>
 <script type="application/json" id="echolot-data">${scriptJson({ charts })}</script>

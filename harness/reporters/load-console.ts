@@ -1,7 +1,7 @@
 import type { IntervalStats, LatencySummary, LoadOptions, LoadResult } from '../load/types.js';
 import type { GateRecord } from '../load/suite.js';
 import type { Threshold, ThresholdKind, ThresholdOutcome } from '../load/thresholds.js';
-import { formatEndpoint } from '../spec/target.js';
+import { formatEndpoint } from '../core/address.js';
 
 /** How to draw: colour and Unicode marks only on a terminal that wants them (the CLI decides: TTY and no NO_COLOR). */
 export interface LoadConsoleStyle {
@@ -37,20 +37,59 @@ const formatCount = (n: number): string => n.toLocaleString('en-US');
 export const formatPercent = (p: number): string =>
   !Number.isFinite(p) ? '-' : p === 0 ? '0%' : `${p >= 1 ? p.toFixed(2) : p.toPrecision(2)}%`;
 
-/** A threshold's measured value in the threshold's own unit. */
-export function formatThresholdValue(t: Threshold, actual: number): string {
-  if (Number.isNaN(actual))
-    return t.kind === 'latency' ? 'no replies' : t.kind === 'ratio' ? 'nothing sent' : '-';
-  switch (t.kind) {
+/**
+ * A threshold's measured value with its unit, the same in every output (console, HTML, Markdown,
+ * annotations, the suite's reports): latency in ns/us/ms/s, a ratio in %, a count in datagrams, a
+ * rate per second. Nothing measured (null or NaN) says why: no replies, nothing sent, or `-`.
+ */
+export function formatThresholdActual(kind: ThresholdKind, actual: number | null): string {
+  if (actual === null || Number.isNaN(actual))
+    return kind === 'latency' ? 'no replies' : kind === 'ratio' ? 'nothing sent' : '-';
+  switch (kind) {
     case 'latency':
       return formatLatency(actual);
     case 'ratio':
       return formatPercent(actual);
     case 'count':
-      return formatCount(actual);
+      return `${formatCount(actual)} datagram${actual === 1 ? '' : 's'}`;
     case 'rate':
       return `${formatRate(actual)}/s`;
   }
+}
+
+/** A threshold's measured value in the threshold's own unit. */
+export const formatThresholdValue = (t: Threshold, actual: number): string =>
+  formatThresholdActual(t.kind, actual);
+
+/** The outcome of a load run as every banner states it. */
+export type LoadOutcome = 'PASSED' | 'FAILED' | 'INCONCLUSIVE' | 'INTERRUPTED';
+
+/**
+ * An interrupted run is INTERRUPTED; otherwise a breached threshold FAILs it, and a run whose
+ * generator was the bottleneck is INCONCLUSIVE (its figures bound what the generator could do, not
+ * what the server can), not PASSED. The exit code is not this: it follows the signal or the
+ * thresholds (0 unless one is breached).
+ */
+export function loadOutcome(run: {
+  readonly passed: boolean;
+  readonly generator: { readonly bottleneck: boolean };
+  readonly interrupted?: string;
+}): LoadOutcome {
+  if (run.interrupted !== undefined) return 'INTERRUPTED';
+  return !run.passed ? 'FAILED' : run.generator.bottleneck ? 'INCONCLUSIVE' : 'PASSED';
+}
+
+/** The banner's words after the outcome: how many thresholds hold, and the bottleneck when there was one. */
+export function loadOutcomeReason(
+  thresholds: readonly { readonly ok: boolean }[],
+  bottleneck: boolean,
+): string {
+  const n = thresholds.length;
+  const held =
+    n === 0
+      ? 'no thresholds given'
+      : `${thresholds.filter((t) => t.ok).length} of ${n} threshold${n === 1 ? '' : 's'} hold`;
+  return bottleneck ? `${held}; the generator was the bottleneck: no server capacity is claimed` : held;
 }
 
 /** Left-aligned first column, right-aligned figures, separated by two spaces; a rule under the header. */
@@ -69,7 +108,9 @@ export function table(
   return [paint(style, '1', line(header)), rule, ...rows.map(line)];
 }
 
-const LATENCY_COLUMNS: readonly [string, keyof LatencySummary][] = [
+/** The latency columns of every load report (console and HTML): heading and summary field. */
+export const LATENCY_COLUMNS: readonly (readonly [string, keyof LatencySummary])[] = [
+  ['min', 'min'],
   ['p50', 'p50'],
   ['p90', 'p90'],
   ['p99', 'p99'],
@@ -121,6 +162,9 @@ export function renderLossAttribution(result: LoadResult): string {
     parts.push(`generator's own sockets dropped ${formatCount(generator)}: not the server's`);
   if (networkOrServer > 0) parts.push(`${formatCount(networkOrServer)} lost in the network or by the server`);
   if (parts.length === 0) parts.push('not attributed');
+  // Foreign datagrams filled the generator's buffers: why its drops are not (all) its loss.
+  const note = result.lossAttribution.note;
+  if (note !== undefined) parts.push(note);
   const pct =
     result.counters.sent === 0 ? '' : `, ${formatPercent((lost / result.counters.sent) * 100)} of sent`;
   return `lost ${formatCount(lost)}${pct} (${parts.join('; ')})`;
@@ -235,23 +279,31 @@ export function renderLoadResult(
   lines.push(renderLossAttribution(result), renderGeneratorHealth(result, style));
   const gates = renderThresholds(outcomes, style);
   if (gates.length > 0) lines.push('', ...gates);
+  if (result.interrupted !== undefined) lines.push('', renderLoadInterrupted(result));
+  const outcome = loadOutcome({
+    passed: outcomes.every((o) => o.ok),
+    generator: result.generator,
+    ...(result.interrupted === undefined ? {} : { interrupted: result.interrupted }),
+  });
+  const colour =
+    outcome === 'PASSED' ? '32' : outcome === 'FAILED' || outcome === 'INTERRUPTED' ? '31' : '33';
+  lines.push(
+    '',
+    `${paint(style, colour, outcome)}: ${loadOutcomeReason(outcomes, result.generator.bottleneck)}`,
+  );
   lines.push('', `run ${result.runId}${report.loadJson === undefined ? '' : `, report ${report.loadJson}`}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** What an interrupted run covers: the reason and the measured time out of the time asked for. */
+export function renderLoadInterrupted(result: LoadResult): string {
+  return `interrupted by ${result.interrupted ?? 'SIGINT'}: the figures cover ${(result.durationMs / 1000).toFixed(1)} s of the ${(result.options.durationMs / 1000).toFixed(1)} s asked for`;
 }
 
 /** The one-line progress shown on a TTY's stderr, rewritten once per interval. */
 export function renderProgressLine(interval: IntervalStats): string {
   return `  ${(interval.atMs / 1000).toFixed(1).padStart(6)} s  ${formatRate(interval.echoRate).padStart(9)} echoes/s  sent ${formatCount(interval.sent)}  lost ${formatCount(interval.lost)}  p50 ${formatLatency(interval.p50Us)}  p99 ${formatLatency(interval.p99Us)}  max ${formatLatency(interval.maxUs)}`;
 }
-
-const formatActual = (kind: ThresholdKind, v: number): string =>
-  kind === 'latency'
-    ? formatLatency(v)
-    : kind === 'ratio'
-      ? formatPercent(v)
-      : kind === 'rate'
-        ? `${formatRate(v)}/s`
-        : formatCount(v);
 
 /** One line per load gate of `--suite`: mark, title, then the breached thresholds or the error. */
 export function renderGateLine(g: GateRecord, style: LoadConsoleStyle): string {
@@ -271,10 +323,7 @@ export function renderGateLine(g: GateRecord, style: LoadConsoleStyle): string {
       ? `\n      ${g.error}`
       : g.thresholds
           .filter((t) => !t.ok)
-          .map(
-            (t) =>
-              `\n      breached ${t.threshold}, actual ${t.actual === null ? 'nothing to measure' : formatActual(t.kind, t.actual)}`,
-          )
+          .map((t) => `\n      breached ${t.threshold}, actual ${formatThresholdActual(t.kind, t.actual)}`)
           .join('');
   return `  ${mark} ${g.title}${figures}${why}\n`;
 }

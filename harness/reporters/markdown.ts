@@ -1,19 +1,20 @@
 import type { LatencySummary } from '../load/types.js';
 import { caseExpectations, type Summary } from '../results/summary.js';
 import { VERDICTS } from '../results/verdict.js';
-import { formatEndpoint } from '../spec/target.js';
 import { exitReason } from './console.js';
 import type { LoadReportJson } from './load-json.js';
-import { formatLatency } from './load-console.js';
+import { formatLatency, formatThresholdActual, loadOutcome } from './load-console.js';
+import { formatEndpoint } from '../core/address.js';
+import { escapeControls } from '../core/escape.js';
 
 /** Rows of cases listed in the Markdown summary; the rest are in the HTML report. */
 const MAX_CASE_ROWS = 50;
 /** Longest message in a table cell. */
 const MAX_CELL_CHARS = 200;
 
-/** Text safe in a GitHub-flavoured Markdown table cell: one line, pipes and markup escaped. */
+/** Text safe in a GitHub-flavoured Markdown table cell: one line, no control characters, pipes and markup escaped. */
 const cell = (s: string): string => {
-  const one = s.replace(/\s+/g, ' ').trim();
+  const one = escapeControls(s.replace(/\s+/g, ' ').trim());
   const cut = one.length > MAX_CELL_CHARS ? `${one.slice(0, MAX_CELL_CHARS - 3)}...` : one;
   return cut.replace(/[\\`*_<>[\]|]/g, (c) => `\\${c}`);
 };
@@ -72,14 +73,15 @@ const LATENCY: readonly [string, keyof LatencySummary][] = [
 /** A load run as Markdown for $GITHUB_STEP_SUMMARY: thresholds, latency, rates and loss. */
 export function renderLoadMarkdown(report: LoadReportJson, reportPath?: string): string {
   const c = report.counters;
-  const icon = report.passed ? '✅' : '❌';
+  const outcome = loadOutcome(report);
+  const icon = outcome === 'PASSED' ? '✅' : outcome === 'INCONCLUSIVE' ? '⚠️' : '❌';
   const target = report.target.embedded
     ? 'the reference server on loopback'
     : `${report.target.input} (${formatEndpoint(report.target.address, report.target.port)})`;
   const lat = (label: string, s: LatencySummary): string =>
     `| ${label} | ${LATENCY.map(([, k]) => (s.count === 0 ? '-' : formatLatency(s[k]))).join(' | ')} |`;
   const lines = [
-    `### ${icon} echolot load: ${cell(target)}`,
+    `### ${icon} echolot load: ${cell(target)}${outcome === 'PASSED' || outcome === 'FAILED' ? '' : ` (${outcome})`}`,
     '',
     `${report.mode} mode, ${(report.durationMs / 1000).toFixed(1)} s, run \`${report.runId}\`${report.generator.bottleneck ? '; **the generator was the bottleneck**, no server capacity is claimed' : ''}.`,
     '',
@@ -96,7 +98,7 @@ export function renderLoadMarkdown(report: LoadReportJson, reportPath?: string):
     lines.push('', '| threshold | actual | result |', '| --- | ---: | --- |');
     for (const t of report.thresholds) {
       lines.push(
-        `| \`${t.threshold.replace(/[`|]/g, '')}\` | ${t.actual === null ? '-' : Math.round(t.actual * 1000) / 1000} | ${t.ok ? 'ok' : '**breached**'} |`,
+        `| \`${t.threshold.replace(/[`|]/g, '')}\` | ${formatThresholdActual(t.kind, t.actual)} | ${t.ok ? 'ok' : '**breached**'} |`,
       );
     }
   }

@@ -1,4 +1,4 @@
-import type { MatrixColumn, MatrixResult } from '../matrix/run-matrix.js';
+import type { MatrixColumn, MatrixResult } from '../results/matrix-result.js';
 
 /** A cell as text: the verdict, or why there is none. */
 const cellText = (col: MatrixColumn, id: string): string =>

@@ -13,6 +13,8 @@ export interface CaseResult {
   readonly message: string;
   readonly requirement: string;
   readonly source: string;
+  /** The catalogue section title, e.g. "1 Basic echo". */
+  readonly section: string;
   readonly evidence: Evidence;
   /** Attempts of the exchange that decided the verdict (more than 1 only after timeouts). */
   readonly attempts: number;

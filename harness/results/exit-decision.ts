@@ -41,6 +41,7 @@ export const UNLISTED_EXPECTED: readonly Verdict[] = Object.freeze([
   'INFO',
   'NON-STRICT',
   'UNSUPPORTED',
+  'NOT-RUN',
 ]);
 
 /** Flags of the exit decision that the command line sets. */
@@ -51,7 +52,8 @@ export interface ExitFlags {
 
 /** Compares a verdict with the expected set: expected, or which kind of unexpected. */
 export function classify(verdict: Verdict, expected: readonly Verdict[]): ExpectationStatus {
-  if (expected.includes(verdict)) return 'expected';
+  // A case that did not run says nothing for or against an expectation (the case that stopped the run does).
+  if (expected.includes(verdict) || verdict === 'NOT-RUN') return 'expected';
   if (verdict === 'FAIL') return 'unexpected-fail';
   if (verdict === 'ERROR') return 'unexpected-error';
   return 'unexpected-pass';

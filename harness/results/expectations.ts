@@ -4,17 +4,17 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { HarnessError, errnoOf, type Problem } from '../errors.js';
+import { fileProblem } from '../core/writable.js';
 import type { Family } from '../protocol/constants.js';
-import { formatEndpoint } from '../spec/target.js';
-import { CATALOGUE } from './catalogue.js';
 import {
   UNLISTED_EXPECTED,
   classify,
   type CaseExpectation,
   type ExpectationSource,
 } from './exit-decision.js';
-import type { RunInfo } from './summary.js';
+import type { RunInfo } from './run-info.js';
 import { VERDICTS, type Verdict } from './verdict.js';
+import { formatEndpoint } from '../core/address.js';
 
 /** The format version this echolot reads and writes. */
 export const EXPECTATIONS_VERSION = 1;
@@ -73,7 +73,6 @@ export interface ExpectationChange {
 /** Verdicts --update-expectations writes down; the others are expected of an unlisted case anyway or are chance. */
 export const RECORDED_VERDICTS: readonly Verdict[] = Object.freeze(['FAIL', 'NON-STRICT']);
 
-const CASE_IDS = new Set(CATALOGUE.map((c) => c.id));
 const FAMILIES: readonly Family[] = ['IPv4', 'IPv6'];
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -187,7 +186,12 @@ function parseEntry(problems: Problem[], path: string, value: unknown): Expectat
   };
 }
 
-function parseCases(problems: Problem[], path: string, value: unknown): CaseExpectations {
+function parseCases(
+  problems: Problem[],
+  path: string,
+  value: unknown,
+  caseIds: ReadonlySet<string>,
+): CaseExpectations {
   const cases = new Map<string, ExpectationEntry[]>();
   if (!isObject(value)) {
     problems.push({ path, message: `must be an object of case IDs, got ${show(value)}` });
@@ -195,7 +199,7 @@ function parseCases(problems: Problem[], path: string, value: unknown): CaseExpe
   }
   for (const [id, raw] of Object.entries(value)) {
     const at = `${path}${key(id)}`;
-    if (!CASE_IDS.has(id)) {
+    if (!caseIds.has(id)) {
       problems.push({
         path: at,
         message: `must be a case ID of the catalogue (see 'echolot check --list'), got ${show(id)}`,
@@ -215,9 +219,10 @@ function parseCases(problems: Problem[], path: string, value: unknown): CaseExpe
 
 /**
  * Parses and validates an expectations file. Every problem names the field path, the rule and the
- * value; all of them go into one one-line usage error (exit 64) that starts with `source`.
+ * value; all of them go into one one-line usage error (exit 64) that starts with `source`. Case IDs
+ * must be among `caseIds` (the catalogue's).
  */
-export function parseExpectations(text: string, source: string): Expectations {
+export function parseExpectations(text: string, source: string, caseIds: ReadonlySet<string>): Expectations {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -249,10 +254,11 @@ export function parseExpectations(text: string, source: string): Expectations {
         problems.push({ path: `targets${key(target)}`, message: 'must be HOST:PORT or "embedded", got ""' });
         continue;
       }
-      targets.set(target, parseCases(problems, `targets${key(target)}`, cases));
+      targets.set(target, parseCases(problems, `targets${key(target)}`, cases, caseIds));
     }
   }
-  const defaults = doc['default'] === undefined ? undefined : parseCases(problems, 'default', doc['default']);
+  const defaults =
+    doc['default'] === undefined ? undefined : parseCases(problems, 'default', doc['default'], caseIds);
   if (problems.length > 0) {
     throw new HarnessError(
       'ERR_ECHOLOT_EXPECTATIONS',
@@ -269,6 +275,7 @@ export function parseExpectations(text: string, source: string): Expectations {
 export async function loadExpectations(
   file: string,
   option: string,
+  caseIds: ReadonlySet<string>,
   missingOk = false,
 ): Promise<Expectations | undefined> {
   let text: string;
@@ -288,7 +295,7 @@ export async function loadExpectations(
       cause: err,
     });
   }
-  return parseExpectations(text, `${option} ${file}`);
+  return parseExpectations(text, `${option} ${file}`, caseIds);
 }
 
 /** The conditions of a run that entries are matched against. */
@@ -454,6 +461,15 @@ export function renderExpectations(expectations: Expectations): string {
     ...(expectations.default ? { default: casesJson(expectations.default) } : {}),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/**
+ * Checks before a run that --update-expectations can write `file`: its directory exists and takes new
+ * files, and the file, when it exists, is writable. Otherwise ERR_ECHOLOT_IO (exit 74), before any case runs.
+ */
+export async function checkExpectationsWritable(file: string): Promise<void> {
+  const why = await fileProblem(file);
+  if (why !== undefined) throw new HarnessError('ERR_ECHOLOT_IO', `--update-expectations ${file}: ${why}`);
 }
 
 /** Writes the file through a temporary sibling and a rename, so a reader never sees half a file. */

@@ -1,41 +1,11 @@
-import type { CaseDefinition } from './catalogue.js';
+export type { RunInfo } from './run-info.js';
+import type { CaseDefinition } from './case-definition.js';
+import type { RunInfo } from './run-info.js';
 import type { CaseResult } from './case-result.js';
 import { VERDICTS, type Verdict } from './verdict.js';
-import type { Family } from '../protocol/constants.js';
-import type { Capabilities } from '../runner/capabilities.js';
 import { decideExit, type CaseExpectation } from './exit-decision.js';
 import { evaluateExpectations, matchingTargetKey, type Expectations } from './expectations.js';
-
-/** Who ran what against what: the header of every report. */
-export interface RunInfo {
-  readonly runId: string;
-  readonly tool: { readonly name: 'echolot'; readonly version: string };
-  readonly target: {
-    /** As the user gave it, or "embedded reference server". */
-    readonly input: string;
-    readonly host: string;
-    readonly address: string;
-    readonly port: number;
-    readonly family: Family;
-    readonly embedded: boolean;
-  };
-  readonly options: {
-    readonly strict: boolean;
-    readonly selected: readonly string[];
-    readonly seed?: number;
-    readonly timeoutMs: number;
-    readonly retries: number;
-  };
-  readonly platform: { readonly os: string; readonly node: string; readonly privileged: boolean };
-  /** What the capability probe found before the cases (privilege, raw sockets, IPv6, sizes, aliases). */
-  readonly capabilities?: Capabilities;
-  /** Which datagram I/O path the harness used. */
-  readonly ioPath: string;
-  readonly preflight: { readonly rttMs: number; readonly note?: string };
-  readonly startedAt: string;
-  readonly finishedAt: string;
-  readonly durationMs: number;
-}
+import { signalExitCode } from '../core/exit-signal.js';
 
 /** How the run was judged: against which expectations, and each case's verdict next to its expectation. */
 export interface ExpectationsReport {
@@ -88,7 +58,8 @@ export function caseExpectations(summary: Summary): readonly CaseExpectation[] {
 
 /**
  * Builds the summary in catalogue order. A selected case that recorded no result (mocha aborted,
- * a hook failed) becomes an ERROR entry, so that no selected case is silently missing.
+ * a hook failed) becomes an ERROR entry, so that no selected case is silently missing. An
+ * interrupted run (`run.interrupted`) exits 128 + the signal's number.
  */
 export function summarize(
   run: RunInfo,
@@ -107,6 +78,7 @@ export function summarize(
         message: 'no result was recorded for this case (the run was interrupted)',
         requirement: def.requirement,
         source: def.source,
+        section: def.section,
         evidence: {},
         attempts: 0,
         durationMs: 0,
@@ -129,6 +101,55 @@ export function summarize(
       failOnUnexpectedPass,
       cases: judged,
     },
-    exitCode: decideExit(judged, { failOnUnexpectedPass }),
+    // An interrupted run exits as the signal says (130, 143), whatever the cases that ran found.
+    exitCode:
+      run.interrupted === undefined
+        ? decideExit(judged, { failOnUnexpectedPass })
+        : signalExitCode(run.interrupted),
   };
+}
+
+/**
+ * The test that stands for the preflight in the reports of a run that did not start (it is no case
+ * of the catalogue: --only and expectations files do not name it).
+ */
+export const PREFLIGHT_TEST: CaseDefinition = Object.freeze({
+  id: 'preflight',
+  title: 'the target answers before any case runs',
+  klass: 'MUST',
+  requirement: 'Before the catalogue runs, the target answers an echo request.',
+  source: 'echolot preflight',
+  section: 'Preflight',
+});
+
+/**
+ * The summary of a run that did not start because the target did not answer the preflight:
+ * `run.notStarted` says why, one FAIL test "preflight" carries the diagnosis, every selected case
+ * is NOT-RUN, and the exit code is `exitCode` (69, the CLI's for an unreachable target).
+ */
+export function notStartedSummary(
+  run: RunInfo & { readonly notStarted: NonNullable<RunInfo['notStarted']> },
+  selected: readonly CaseDefinition[],
+  exitCode: number,
+): Summary {
+  const { diagnosis } = run.notStarted;
+  const result = (def: CaseDefinition, verdict: 'FAIL' | 'NOT-RUN', message: string): CaseResult => ({
+    id: def.id,
+    title: def.title,
+    klass: def.klass,
+    verdict,
+    message,
+    requirement: def.requirement,
+    source: def.source,
+    section: def.section,
+    evidence: verdict === 'FAIL' ? { diagnosis } : {},
+    attempts: 0,
+    durationMs: verdict === 'FAIL' ? run.durationMs : 0,
+    startedAt: run.startedAt,
+  });
+  const results = [
+    result(PREFLIGHT_TEST, 'FAIL', diagnosis),
+    ...selected.map((def) => result(def, 'NOT-RUN', `not run: the target did not answer the preflight`)),
+  ];
+  return { ...summarize(run, [PREFLIGHT_TEST, ...selected], results), exitCode };
 }

@@ -1,7 +1,16 @@
 /** The verdict model of the conformance catalogue (CONFORMANCE.md, "Verdicts"). */
 
 /** A graded verdict for one case. */
-export type Verdict = 'PASS' | 'NON-STRICT' | 'INFO' | 'UNSUPPORTED' | 'FLAKY' | 'FAIL' | 'ERROR';
+export type Verdict =
+  | 'PASS'
+  | 'NON-STRICT'
+  | 'INFO'
+  | 'UNSUPPORTED'
+  | 'FLAKY'
+  | 'FAIL'
+  | 'ERROR'
+  /** The case did not run: the target was down (the case that took it down FAILs), or the run was stopped. */
+  | 'NOT-RUN';
 
 /** All verdicts, in report order (worst last). */
 export const VERDICTS: readonly Verdict[] = Object.freeze([
@@ -10,6 +19,7 @@ export const VERDICTS: readonly Verdict[] = Object.freeze([
   'INFO',
   'NON-STRICT',
   'UNSUPPORTED',
+  'NOT-RUN',
   'FAIL',
   'ERROR',
 ]);
@@ -23,6 +33,8 @@ export type CaseStatus =
   | 'met'
   /** The requirement is violated (wrong bytes, wrong address, duplicate, no reply after retries). */
   | 'violated'
+  /** No verdict on the requirement: the path lost what the target echoes (datagrams of one size, say). */
+  | 'lossy'
   /** A finding the RFCs leave open. */
   | 'info'
   /** This client, platform or privilege cannot run the case. */
@@ -39,6 +51,8 @@ export function grade(
       return 'UNSUPPORTED';
     case 'info':
       return 'INFO';
+    case 'lossy':
+      return klass === 'INFO' ? 'INFO' : 'FLAKY';
     case 'met':
       return klass === 'INFO' ? 'INFO' : options.retried ? 'FLAKY' : 'PASS';
     case 'violated':

@@ -1,61 +1,68 @@
+/**
+ * Mocha, driven programmatically: the caller registers its tests on the root suite (no spec files
+ * are loaded, so no run state has to reach them through module variables), mocha runs them, and
+ * mochawesome collects the run into its report document, which is returned, not written: the
+ * report writer (harness/report/) writes it with the run's other files.
+ */
 import Mocha from 'mocha';
-import { readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
-
-/** Where the compiled conformance specs live (dist/suites/conformance). */
-export const CONFORMANCE_DIR = fileURLToPath(new URL('../../suites/conformance/', import.meta.url));
-
-/** The spec files of a suite directory, sorted numerically so catalogue sections run in order (2 before 10). */
-export function specFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.spec.js'))
-    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
-    .map((f) => join(dir, f));
-}
+import Mochawesome from 'mochawesome';
 
 /** Options for one programmatic mocha run. */
 export interface MochaRunOptions {
-  readonly files: readonly string[];
-  readonly runId: string;
-  readonly reportDir: string;
-  /** Per-test timeout: a backstop above every case's own bounded waits. */
+  /** Adds the run's suites and tests to mocha's root suite. */
+  readonly register: (root: Mocha.Suite) => void;
+  /** Per-test timeout: a backstop above every test's own bounded waits. */
   readonly timeoutMs: number;
-  /** Title of the mochawesome report. @defaultValue `echolot check <run-id>` */
-  readonly reportTitle?: string;
-  /** Page title of the mochawesome report. @defaultValue 'echolot conformance' */
-  readonly pageTitle?: string;
 }
 
-/**
- * Runs mocha programmatically with the mochawesome reporter writing into the report directory.
- * Returns mocha's failure count, which is informative only: verdicts come from the collector.
- */
-export async function runMocha(options: MochaRunOptions): Promise<number> {
+/** What a mocha run produced. */
+export interface MochaRun {
+  /** Mocha's failure count: informative only, verdicts come from the caller's own records. */
+  readonly failures: number;
+  /** mochawesome's report document (stats, suites, tests with their context). */
+  readonly report: unknown;
+}
+
+/** Options mocha hands the reporter, with the place the document goes. */
+interface CaptureOptions extends Mocha.MochaOptions {
+  readonly reporterOptions: {
+    readonly consoleReporter: 'none';
+    readonly quiet: true;
+    readonly sink: (doc: unknown) => void;
+  };
+}
+
+/** mochawesome, with its file writing replaced by handing the document to the run. */
+class CapturedReport extends Mochawesome {
+  constructor(runner: Mocha.Runner, options: CaptureOptions) {
+    super(runner, options);
+    const sink = options.reporterOptions.sink;
+    this.done = (failures, exit) => {
+      sink(this.output);
+      exit?.(failures);
+    };
+  }
+}
+
+/** Runs the registered tests and returns mochawesome's document of the run. */
+export async function runMocha(options: MochaRunOptions): Promise<MochaRun> {
+  let report: unknown;
   const mocha = new Mocha({
-    reporter: 'mochawesome',
+    reporter: CapturedReport as unknown as Mocha.ReporterConstructor,
     reporterOptions: {
-      reportDir: options.reportDir,
-      reportFilename: 'mochawesome',
-      reportTitle: options.reportTitle ?? `echolot check ${options.runId}`,
-      reportPageTitle: options.pageTitle ?? 'echolot conformance',
-      inline: true,
-      html: true,
-      json: true,
-      quiet: true,
       consoleReporter: 'none',
-      showHooks: 'failed',
-      charts: true,
+      quiet: true,
+      sink: (doc: unknown) => {
+        report = doc;
+      },
     },
     timeout: options.timeoutMs,
     slow: 2000,
   });
-  for (const f of options.files) mocha.addFile(f);
-  // A query string makes every run import the spec files afresh: ESM modules cannot be unloaded.
-  const load = mocha.loadFilesAsync as unknown as (o: { esmDecorator: (u: URL) => string }) => Promise<void>;
-  await load.call(mocha, { esmDecorator: (u) => `${u.href}?run=${options.runId}` });
+  options.register(mocha.suite);
   try {
-    return await new Promise<number>((resolve) => mocha.run(resolve));
+    const failures = await new Promise<number>((resolve) => mocha.run(resolve));
+    return { failures, report };
   } finally {
     mocha.dispose();
   }

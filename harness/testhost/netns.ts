@@ -1,6 +1,6 @@
 /**
  * Test hosts: a network namespace joined to this host by a veth pair, addressed from 198.18.0.0/15
- * (RFC 2544 benchmarking space), so cases and self-tests get a real link (MTU, link-local
+ * (RFC 2544 benchmarking space) and, when asked, 2001:2::/48 (RFC 5180, its IPv6 counterpart), so cases and self-tests get a real link (MTU, link-local
  * addresses, several addresses) without touching any other network. Needs root (CAP_NET_ADMIN) and
  * the `ip` command: Capabilities.netns.
  */
@@ -17,6 +17,12 @@ export interface TestHostOptions {
   readonly mtu?: number;
   /** Give both ends a static link-local IPv6 address (fe80::1 host side, fe80::2 in the namespace), without DAD. @defaultValue false */
   readonly linkLocal?: boolean;
+  /**
+   * Global IPv6 addresses on the namespace side, as a count: 2001:2:0:K::2, ::3, ... of the /64
+   * that matches the IPv4 /24 (K = its index in 198.18.0.0/15), the host end ::1; without DAD.
+   * @defaultValue 0
+   */
+  readonly ipv6Addresses?: number;
 }
 
 /** A process started inside a test host's namespace. */
@@ -40,6 +46,10 @@ export interface TestHost {
   readonly address: string;
   /** Every namespace address: the primary first, then the extra ones. */
   readonly addresses: readonly string[];
+  /** This host's global IPv6 address on the link (2001:2:0:K::1), when IPv6 addresses were asked for. */
+  readonly hostAddress6?: string;
+  /** The namespace's global IPv6 addresses (2001:2:0:K::2, ::3, ...); empty unless asked for. */
+  readonly addresses6?: readonly string[];
   /** Link-local addresses with scope ids, when asked for. */
   readonly linkLocal?: {
     /** This host's end, fe80::1%hostInterface. */
@@ -69,9 +79,33 @@ export function ip(args: readonly string[]): Promise<string> {
 let counter = 0;
 const live = new Set<LiveHost>();
 
-interface LiveHost {
+/** What makes up one test host: the namespaces and this host's links that its teardown deletes. */
+export interface TestHostParts {
+  /** The namespace its processes run in unless told otherwise (what liveTestHosts() lists). */
   readonly name: string;
-  readonly hostInterface: string;
+  /** Every namespace to delete, `name` among them. */
+  readonly namespaces: readonly string[];
+  /** Links in this (the initial) namespace to delete; deleting a veth end deletes its peer too. */
+  readonly links: readonly string[];
+}
+
+/** How TrackedTestHost.spawn starts a process. */
+export interface SpawnOptions {
+  /** The namespace to run in. @defaultValue the host's own (`name`) */
+  readonly namespace?: string;
+  /** 'pipe' gives the process a stdin to write to. @defaultValue 'ignore' */
+  readonly stdin?: 'pipe' | 'ignore';
+}
+
+/** A test host's parts, registered for teardown by remove() and on exit, SIGINT and SIGTERM. */
+export interface TrackedTestHost {
+  /** Starts `command args` in one of the host's namespaces; it is killed when the host is removed. */
+  spawn(command: string, args: readonly string[], options?: SpawnOptions): HostProcess;
+  /** Kills its processes, deletes the links and the namespaces; safe to call more than once. */
+  remove(): Promise<void>;
+}
+
+interface LiveHost extends TestHostParts {
   readonly processes: Set<ChildProcess>;
 }
 
@@ -79,8 +113,8 @@ interface LiveHost {
 function removeSync(h: LiveHost): void {
   for (const p of h.processes) p.kill('SIGKILL');
   for (const args of [
-    ['link', 'del', h.hostInterface],
-    ['netns', 'del', h.name],
+    ...h.links.map((l) => ['link', 'del', l]),
+    ...h.namespaces.map((n) => ['netns', 'del', n]),
   ]) {
     try {
       execFileSync('ip', args, { stdio: 'ignore', timeout: IP_TIMEOUT_MS });
@@ -118,16 +152,54 @@ function uninstall(): void {
   process.off('SIGTERM', onSignal);
 }
 
-/** The third octet and second octet of a /24 in 198.18.0.0/15 not yet used by any local interface. */
-async function freeSubnet(): Promise<string> {
+/**
+ * Registers a test host's parts for teardown before any of them is made, so that a failure half-way
+ * or the process's exit removes whatever exists by then.
+ */
+export function trackTestHost(parts: TestHostParts): TrackedTestHost {
+  const h: LiveHost = {
+    name: parts.name,
+    namespaces: [...parts.namespaces],
+    links: [...parts.links],
+    processes: new Set(),
+  };
+  install();
+  live.add(h);
+  let removed: Promise<void> | undefined;
+  return {
+    spawn: (command, args, options = {}) => spawnIn(h, command, args, options),
+    remove: () => (removed ??= removeHost(h)),
+  };
+}
+
+let draws = 0;
+
+/**
+ * The first three octets ("198.18.k" or "198.19.k") of a /24 in 198.18.0.0/15 that no interface of
+ * this namespace uses yet. Each call starts its search elsewhere, so calls racing in one process
+ * pick different subnets.
+ */
+export async function freeSubnet(): Promise<string> {
   const used = await ip(['-o', '-4', 'addr', 'show']);
-  const start = (process.pid * 7 + counter * 13) % 510;
+  const start = (process.pid * 7 + draws++ * 13) % 510;
   for (let i = 0; i < 510; i++) {
     const k = ((start + i) % 510) + 1;
     const prefix = `198.${k < 256 ? 18 : 19}.${k % 256}`;
     if (!used.includes(` ${prefix}.`)) return prefix;
   }
   throw new Error('no free /24 left in 198.18.0.0/15 for a test host');
+}
+
+/**
+ * The IPv6 /64 (without the trailing "::") in 2001:2::/48 that goes with an IPv4 /24 of
+ * 198.18.0.0/15: "198.18.5" -> "2001:2:0:5", "198.19.5" -> "2001:2:0:105". Two test hosts with
+ * different /24s thus never share a /64.
+ */
+export function ipv6PrefixOf(prefix4: string): string {
+  const m = /^198\.(18|19)\.(\d{1,3})$/.exec(prefix4);
+  if (!m) throw new Error(`not a /24 of 198.18.0.0/15: ${prefix4}`);
+  const k = (m[1] === '19' ? 256 : 0) + Number(m[2]);
+  return `2001:2:0:${k.toString(16)}`;
 }
 
 /** Creates a test host; on any failure, whatever was made is removed again before rejecting. */
@@ -138,12 +210,12 @@ export async function createTestHost(options: TestHostOptions = {}): Promise<Tes
   const hostInterface = `el${tag}h`;
   const nsInterface = `el${tag}n`;
   const mtu = options.mtu ?? 1500;
-  const h: LiveHost = { name, hostInterface, processes: new Set() };
-  install();
-  live.add(h);
+  const tracked = trackTestHost({ name, namespaces: [name], links: [hostInterface] });
   try {
     const prefix = await freeSubnet();
     const hostAddress = `${prefix}.1`;
+    const prefix6 = ipv6PrefixOf(prefix);
+    const addresses6 = Array.from({ length: options.ipv6Addresses ?? 0 }, (_, i) => `${prefix6}::${i + 2}`);
     const addresses = Array.from(
       { length: 1 + (options.extraAddresses ?? 0) },
       (_, i) => `${prefix}.${i + 2}`,
@@ -175,11 +247,15 @@ export async function createTestHost(options: TestHostOptions = {}): Promise<Tes
     }
     await ip(['addr', 'add', `${hostAddress}/24`, 'dev', hostInterface]);
     for (const a of addresses) await ip(['-n', name, 'addr', 'add', `${a}/24`, 'dev', nsInterface]);
+    if (addresses6.length > 0) {
+      await ip(['-6', 'addr', 'add', `${prefix6}::1/64`, 'dev', hostInterface, 'nodad']);
+      for (const a of addresses6)
+        await ip(['-n', name, '-6', 'addr', 'add', `${a}/64`, 'dev', nsInterface, 'nodad']);
+    }
     await ip(['link', 'set', hostInterface, 'up']);
     await ip(['-n', name, 'link', 'set', nsInterface, 'up']);
     await ip(['-n', name, 'link', 'set', 'lo', 'up']);
     const primary = addresses[0] ?? `${prefix}.2`;
-    let removed: Promise<void> | undefined;
     const host: TestHost = {
       name,
       hostInterface,
@@ -187,6 +263,8 @@ export async function createTestHost(options: TestHostOptions = {}): Promise<Tes
       hostAddress,
       address: primary,
       addresses,
+      ...(addresses6.length > 0 ? { hostAddress6: `${prefix6}::1` } : {}),
+      addresses6,
       ...(options.linkLocal
         ? {
             linkLocal: {
@@ -197,21 +275,21 @@ export async function createTestHost(options: TestHostOptions = {}): Promise<Tes
           }
         : {}),
       mtu,
-      spawn: (command, args) => spawnIn(h, command, args),
-      remove: () => (removed ??= removeHost(h)),
+      spawn: (command, args) => tracked.spawn(command, args),
+      remove: () => tracked.remove(),
     };
     return host;
   } catch (err) {
-    await removeHost(h);
+    await tracked.remove();
     throw err;
   }
 }
 
 async function removeHost(h: LiveHost): Promise<void> {
   await Promise.all([...h.processes].map((p) => stopProcess(p)));
-  // Deleting the host end takes the namespace end with it; the namespace goes once no process holds it.
-  await ip(['link', 'del', h.hostInterface]).catch(() => undefined);
-  await ip(['netns', 'del', h.name]).catch(() => undefined);
+  // Deleting the host end takes the namespace end with it; a namespace goes once no process holds it.
+  for (const l of h.links) await ip(['link', 'del', l]).catch(() => undefined);
+  for (const n of h.namespaces) await ip(['netns', 'del', n]).catch(() => undefined);
   live.delete(h);
   uninstall();
 }
@@ -232,10 +310,10 @@ function stopProcess(p: ChildProcess): Promise<void> {
   });
 }
 
-function spawnIn(h: LiveHost, command: string, args: readonly string[]): HostProcess {
+function spawnIn(h: LiveHost, command: string, args: readonly string[], options: SpawnOptions): HostProcess {
   // `ip netns exec` execs the command after entering the namespace, so the pid is the command's.
-  const child = spawn('ip', ['netns', 'exec', h.name, command, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn('ip', ['netns', 'exec', options.namespace ?? h.name, command, ...args], {
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
   });
   h.processes.add(child);
   child.once('exit', () => h.processes.delete(child));

@@ -1,11 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import type { HostProcess, TestHost } from './netns.js';
+import { LISTENING_PATTERN, START_TIMEOUT_MS, waitForLine } from '../target/child-server.js';
 
 /** dist/harness/cli/main.js, the CLI the namespace runs (the same build as this module). */
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-
-/** How long the server inside may take to print its listening line. */
-const START_TIMEOUT_MS = 10_000;
 
 /** The reference server running inside a test host. */
 export interface NamespacedServer {
@@ -27,7 +25,7 @@ export async function startReferenceServerIn(
 ): Promise<NamespacedServer> {
   const args = [CLI, 'serve', '--port', String(options.port ?? 0), '--quiet'];
   for (const b of options.bind) args.push('--bind', b);
-  return startListeningProcess(host, process.execPath, args, /listening on udp port (\d+)/);
+  return startListeningProcess(host, process.execPath, args, LISTENING_PATTERN);
 }
 
 /**
@@ -41,32 +39,8 @@ export async function startListeningProcess(
   ready: RegExp,
 ): Promise<NamespacedServer> {
   const proc = host.spawn(command, args);
-  let stdout = '';
-  let stderr = '';
   try {
-    const match = await new Promise<RegExpExecArray>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no listening line within ${START_TIMEOUT_MS} ms: ${stderr.trim()}`)),
-        START_TIMEOUT_MS,
-      );
-      proc.child.stdout?.on('data', (d: Buffer) => {
-        stdout += d.toString();
-        const m = ready.exec(stdout);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m);
-        }
-      });
-      proc.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      proc.child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`exited (${signal ?? code}) before listening: ${stderr.trim()}`));
-      });
-      proc.child.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-    });
+    const match = await waitForLine(proc.child, ready, START_TIMEOUT_MS);
     return {
       port: Number(match[1]),
       listening: match[0],

@@ -42,6 +42,25 @@ export function runCli(
   });
 }
 
+/** test/support/loopback-only.js, preloaded by runCliLoopbackOnly (never imported by a test process). */
+export const LOOPBACK_ONLY = new URL('../support/loopback-only.js', import.meta.url).href;
+
+/** The exit code of a run that loopback-only stopped: it tried to reach an address other than loopback. */
+export const LOOPBACK_ONLY_EXIT = 99;
+
+/**
+ * Runs `echolot ARGS` as runCli does, on node:dgram (ECHOLOT_IO=dgram) with test/support/loopback-only
+ * preloaded: a datagram towards any address but loopback ends the run (exit LOOPBACK_ONLY_EXIT)
+ * before it leaves. For tests that give a non-loopback target only to see it refused.
+ */
+export function runCliLoopbackOnly(args: readonly string[], timeoutMs = 60_000): Promise<CliResult> {
+  const inherited = process.env['NODE_OPTIONS'] ?? '';
+  return runCli(args, timeoutMs, {
+    ECHOLOT_IO: 'dgram',
+    NODE_OPTIONS: `${inherited} --import=${LOOPBACK_ONLY}`.trim(),
+  });
+}
+
 /** The verdict of each case in a summary.json printed by `echolot check --json`. */
 export function verdictsOf(summaryJson: string): Map<string, string> {
   const doc = JSON.parse(summaryJson) as { results: { tests: { extra: { id: string; verdict: string } }[] } };

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type RemoteInfo, type Socket, type SocketType } from 'node:dgram';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { LISTENING_PATTERN } from '../../harness/target/child-server.js';
 
 /** dist/test/soak/soak.js -> dist/harness/cli/main.js */
 const MAIN = fileURLToPath(new URL('../../harness/cli/main.js', import.meta.url));
@@ -166,7 +167,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const samples: SoakSample[] = [];
   let exitCode: number | null;
   try {
-    const port = Number((await waitLine(stdout, /listening on udp port (\d+)/, exited))[1]);
+    const port = Number((await waitLine(stdout, LISTENING_PATTERN, exited))[1]);
     const metricsUrl = (await waitLine(stderr, /metrics at (http:\S+)/, exited))[1]!;
     const target: Target = { port, v4: '127.0.0.1', v6: ipv6 ? '::1' : undefined };
     const start = Date.now();

@@ -1,0 +1,113 @@
+/**
+ * The sending side of one share: rate mode on the pacer's schedule, flood and ping-pong through the
+ * window (in C on the native path, docs/load.md "I/O path"), until the end of the measurement.
+ */
+import type { ShareAccounting } from './accounting.js';
+import { busyWait, clockNs } from './clock.js';
+import type { Flow } from './flows.js';
+import type { LoadInternals, ResolvedLoadOptions } from './options.js';
+import { makeSchedule, runPacer, type Schedule } from './pacer.js';
+import { seededRandom } from './seeded-random.js';
+import type { WakeTimer } from './wake-timer.js';
+import { WindowDriver } from './window.js';
+
+/** Which part of the schedule one thread sends: every `shares`-th slot, from slot `index` on. */
+export interface ScheduleShare {
+  readonly index: number;
+  readonly shares: number;
+}
+
+/**
+ * The rate-mode schedule of one thread's share: slots index, index+shares... of the run's schedule
+ * from t0, shifted by a shard's phase (constant arrivals) or drawn from its seed (Poisson).
+ */
+export function shareSchedule(
+  o: Pick<ResolvedLoadOptions, 'rate' | 'arrival'>,
+  share: ScheduleShare,
+  t0: number,
+  internals: Pick<LoadInternals, 'phaseNs' | 'seed'>,
+): Schedule {
+  // Share i of n sends slots i, i+n, i+2n... of the whole schedule: the same offered rate in total.
+  const periodNs = 1e9 / o.rate;
+  // A shard of a distributed run starts its part of the whole run's schedule at its phase (shard.ts).
+  const phaseNs = o.arrival === 'constant' ? (internals.phaseNs ?? 0) : 0;
+  return makeSchedule(
+    o.arrival,
+    t0 + phaseNs + share.index * periodNs,
+    o.rate / share.shares,
+    internals.seed === undefined ? Math.random : seededRandom(`${internals.seed}/thread-${share.index}`),
+  );
+}
+
+/**
+ * Sends the share's probes from `t0` until the measurement ends, counting them in `acc`; resolves to the
+ * time the pacer spent polling for a close send time, ns (0 outside rate mode).
+ */
+export async function sendProbes(
+  o: Pick<ResolvedLoadOptions, 'mode' | 'rate' | 'arrival' | 'window' | 'drainMs' | 'sizes'>,
+  share: ScheduleShare,
+  flows: readonly Flow[],
+  t0: number,
+  acc: ShareAccounting,
+  internals: LoadInternals,
+  wake: WakeTimer | undefined,
+): Promise<number> {
+  let stalled = internals.stallAtMs === undefined;
+  // The stall starts between exchanges (nothing in flight), as a GC pause or a busy loop would most
+  // often hit: a reply already waiting in the socket would otherwise carry the stall in its service time.
+  const onTick = (): void => {
+    if (
+      !stalled &&
+      acc.outstanding <= 0 &&
+      clockNs() >= acc.measureStart + (internals.stallAtMs ?? 0) * 1e6
+    ) {
+      stalled = true;
+      busyWait(internals.stallMs ?? 1000);
+    }
+  };
+
+  // Sends probe `seq` of `flow` with this intended time and counts it when it falls in the measurement.
+  // Without `intended` (closed-loop modes) the probe is due when it is sent (at `nowNs` when given), so
+  // its send lag is 0 by definition: those are counted and recorded in one go after the run.
+  const sendProbe = (flow: Flow, intended?: number, nowNs?: number): void => {
+    const seq = flow.nextSeq++;
+    flow.counters.ensure(seq, intended ?? nowNs ?? clockNs());
+    const actualNs = flow.send(seq, seq % o.sizes.length, intended, nowNs);
+    if (acc.driver) {
+      flow.inflight++;
+      flow.pendingSeq.push(seq);
+      flow.pendingAtNs.push(actualNs);
+    }
+    acc.noteSent(flow, intended, actualNs);
+  };
+
+  if (o.mode === 'rate') {
+    let k = 0;
+    const schedule = shareSchedule(o, share, t0, internals);
+    const stats = await runPacer(
+      schedule,
+      () => acc.sendEnd,
+      {
+        send: (intendedNs) => sendProbe(flows[k++ % flows.length] as Flow, intendedNs),
+        onTick,
+      },
+      wake,
+    );
+    return stats.pollNs;
+  }
+  const window = o.mode === 'ping-pong' ? 1 : o.window;
+  const expireNs = Math.max(10, Math.min(o.drainMs, 200)) * 1e6;
+  while (clockNs() < t0) busyWait(0.05);
+  const nativeWindow = flows.every((f) => f.startWindow(window, expireNs, acc.measureEnd));
+  acc.driver = new WindowDriver(
+    flows,
+    window,
+    expireNs,
+    () => acc.sendEnd,
+    (f, now) => sendProbe(f, undefined, now),
+    onTick,
+    nativeWindow ? (f, count, atNs) => acc.sentRun(f, count, f.nextSeq, atNs) : undefined,
+  );
+  await acc.driver.run();
+  return 0;
+}
