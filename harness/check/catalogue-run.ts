@@ -83,7 +83,7 @@ export async function runCatalogue(input: CatalogueRunInput): Promise<CatalogueR
   const ledger = new Ledger();
   const records = new Map<string, CaseRecord>();
   const results = new Map<string, CaseResult>();
-  const timing: CaseTiming = caseTiming(options, input.pace);
+  const timing: CaseTiming = caseTiming(options, input.pace, () => ledger.lossSeen());
   // Aborted when the target is down: every wait of the run ends (hundreds of them at once, say in 4.5).
   const stop = new AbortController();
   setMaxListeners(0, stop.signal);

@@ -8,7 +8,10 @@ import type { ResolvedCheckOptions } from './options.js';
 export interface CaseTiming {
   /** Wait for one reply, ms: --timeout, or longer for a target that is far away or slow. */
   readonly timeoutMs: number;
-  /** Attempts of one exchange (1 + retries): only a timeout is retried. */
+  /**
+   * Attempts of one exchange (1 + retries; PATH_LOSS_ATTEMPTS more once the run has seen the path
+   * lose a datagram): only a timeout is retried. Read it at each attempt: it may grow during a case.
+   */
   readonly attempts: number;
   /** The target's round trip and service time as the preflight measured them, ms (0: not measured, or fast). */
   readonly rttMs: number;

@@ -28,6 +28,14 @@ export class CaseWire {
     this.onTimeout();
   }
 
+  /**
+   * Tells the run that a retry was answered where an earlier attempt got nothing: the path loses
+   * datagrams, and later exchanges get further attempts (`CaseTiming.attempts`).
+   */
+  retryAnswered(): void {
+    this.ledger.noteAnsweredRetry();
+  }
+
   /** True when the target echoed a request smaller than `length` bytes intact in this run. */
   echoedSmallerThan(length: number): boolean {
     return this.ledger.echoedSmallerThan(length);
@@ -223,6 +231,7 @@ export async function exchangeOn(
           continue;
         }
         const decided = answered ?? { request, payload };
+        if (attempt > 1) wire.retryAnswered();
         const extra = options.graceMs
           ? (await socket.drain(options.graceMs, wire.signal)).filter((x) => {
               if (x.request === decided.request) return true;

@@ -271,6 +271,8 @@ export class Ledger {
     foreign: 0,
   };
   private finished = false;
+  /** Requests answered only on a retry: the path (or the target) lost an earlier attempt. */
+  private answeredRetries = 0;
   /** The smallest request the target echoed intact in this run (Infinity before the first). */
   private smallestIntact = Infinity;
   private largestIntact = -1;
@@ -415,6 +417,16 @@ export class Ledger {
   /** The largest request of the run whose reply came back intact (-1: none yet). */
   largestEchoed(): number {
     return this.largestIntact;
+  }
+
+  /** Records that a retry was answered after an earlier attempt of the same request got nothing. */
+  noteAnsweredRetry(): void {
+    this.answeredRetries++;
+  }
+
+  /** True once a retry was answered in this run: datagrams get lost between here and the target. */
+  lossSeen(): boolean {
+    return this.answeredRetries > 0;
   }
 
   /** The counts so far. */

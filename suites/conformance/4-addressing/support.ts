@@ -23,6 +23,7 @@ export async function probeAddress(ctx: CaseContext, address: string): Promise<A
     const o = await dualExchange(ctx.wire, to, family, payload, ctx.timing.timeoutMs);
     const base = { to: formatEndpoint(address, to.port), sentLength: payload.length, attempts: attempt };
     if (o.kind === 'reply') {
+      if (attempt > 1) ctx.wire.retryAnswered();
       const from = normalizeAddress(o.reply.from.address);
       const cmp = comparePayloads(payload, o.reply.data);
       return {

@@ -71,7 +71,10 @@ export const case6_2: ConformanceCase = {
         // More than one copy to a client is a breach the ledger records (and tells from path duplication).
         for (const [k, n] of copies) copiesPerClient[k] = n;
         if (problems.length > 0) break;
-        group = group.filter((k) => copies.get(k) === 0);
+        const unanswered = group.filter((k) => copies.get(k) === 0);
+        // A retry that was answered: the path lost the earlier attempt (the run then tries more often).
+        if (attempt > 1 && unanswered.length < group.length) ctx.wire.retryAnswered();
+        group = unanswered;
       }
       const evidence = {
         clients: clients.length,

@@ -68,6 +68,8 @@ export const case6_3: ConformanceCase = {
           if (o.kind === 'arrival') judge(o.arrival.datagram);
         }
         if (problems.length > 0) break;
+        // A retry that was answered: the path lost the earlier attempt (the run then tries more often).
+        if (attempt > 1 && pending.size < batch.length) ctx.wire.retryAnswered();
         for (const t of pending) superseded.add(t);
         toSend = pending.size;
       }

@@ -17,6 +17,7 @@ async function probeV4(ctx: CaseContext, address: string): Promise<V4Probe> {
     const o = await dualExchange(ctx.wire, to, 'IPv4', payload, ctx.timing.timeoutMs);
     const base = { to: formatEndpoint(address, to.port), attempts: attempt };
     if (o.kind === 'reply') {
+      if (attempt > 1) ctx.wire.retryAnswered();
       const raw = o.reply.from.address;
       return {
         address,
