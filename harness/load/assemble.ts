@@ -99,12 +99,7 @@ export function assemble(
       `send lag p99 ${sendLagSummary.p99} us is above the bound ${Math.round(lagBoundUs)} us: the generator did not keep to the schedule`,
     );
   }
-  const saturated = saturationReason(
-    o.mode,
-    elu,
-    Math.max(...shares.map((s) => s.pollShare)),
-    shares.length,
-  );
+  const saturated = saturationReason(o.mode, elu, Math.max(...shares.map((s) => s.pollShare)), shares.length);
   if (saturated !== undefined) reasons.push(saturated);
   const sendErrors = new Map<string, number>();
   for (const s of shares) for (const [k, v] of s.sendErrors) sendErrors.set(k, (sendErrors.get(k) ?? 0) + v);

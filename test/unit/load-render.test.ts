@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { attributeLoss } from '../../harness/load/assemble.js';
+import { attributeLoss, SATURATED_ELU, saturationReason } from '../../harness/load/assemble.js';
 import { evaluateThresholds, parseThresholds } from '../../harness/load/thresholds.js';
 import type { IntervalStats, LoadCounters, LoadResult } from '../../harness/load/types.js';
 import {
@@ -82,6 +82,17 @@ const plain = { color: false } as const;
 const ESC = '\u001b[';
 
 describe('load renderers', () => {
+  it('calls the generator CPU-bound from SATURATED_ELU of event-loop utilisation on, never in ping-pong', () => {
+    expect(saturationReason('rate', SATURATED_ELU - 0.01, 0.2, 1)).to.equal(undefined);
+    expect(saturationReason('rate', 0.97, 0.2, 1)).to.equal(
+      "the generator's event loop was saturated: utilisation 97% not counting the pacer's polling (20%) (CPU-bound)",
+    );
+    expect(saturationReason('flood', 1, 0, 2)).to.equal(
+      "the generator's event loop (busiest worker) was saturated: utilisation 100% (CPU-bound)",
+    );
+    expect(saturationReason('ping-pong', 1, 0, 1)).to.equal(undefined);
+  });
+
   describe('console', () => {
     it('formats latencies in a readable unit', () => {
       expect(formatLatency(0.25)).to.equal('250 ns');
