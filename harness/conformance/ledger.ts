@@ -161,6 +161,8 @@ export class LedgerSocket {
   /** Datagrams from the target that reached it, and requests it sent. */
   arrivals = 0;
   sent = 0;
+  /** Requests it sent that carry no nonce of this run (too short for one): a reply to one can be named only by its bytes. */
+  sentUnnamed = 0;
   readonly local: Endpoint;
 
   constructor(
@@ -334,6 +336,7 @@ export class Ledger {
     else socket.requests.set(key, [request]);
     const tagged = nonceOf(data);
     if (tagged?.tag === this.tag) this.byNonce.set(tagged.nonce, request);
+    else socket.sentUnnamed++;
     this.sent.push(request);
     this.destinations.add(normalizeAddress(to.address));
     this.destinations.add(normalizeAddress(request.expectFrom.address));
@@ -645,10 +648,13 @@ export class Ledger {
         // While one of this socket's requests waits, it may be that request's damaged reply: the case judges it.
         // A flood's socket takes what comes: its case counts replies and bytes, and the bytes of a reply
         // are the cases of sections 1-3's to judge (a zero-length flood's replies carry no nonce to name them).
-        // More datagrams than it sent requests are unsolicited, though: those it breaches.
+        // More datagrams than it sent requests are unsolicited, though: those it breaches. So is a
+        // datagram without a nonce on a socket whose every request carried one: even a damaged reply
+        // that kept its head would have been named, so this one is damaged at its head or unasked
+        // (a server that drops most of a flood and sends strays does not hide behind the drops).
         const flooding = [...socket.requests.values()].every((list) => list.every((r) => r.expect === 'any'));
         const judged = flooding
-          ? socket.arrivals >= socket.sent // this one not yet counted
+          ? socket.arrivals >= socket.sent /* this one not yet counted */ || socket.sentUnnamed === 0
           : socket.released || socket.waiting().length === 0;
         if (judged) {
           const unanswered = [...socket.requests.values()].some((list) =>
