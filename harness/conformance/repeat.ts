@@ -4,7 +4,9 @@
  * requests of the same size goes out from one socket (the shape that makes per-client reply slots
  * and batching bugs show), listened to for longer than the copy took. Several extra copies again are
  * the server's (FAIL); fewer are a one-off (FLAKY, "possible path duplication"): a path that
- * duplicates 2% of datagrams gives 3 extra copies of 10 requests about once in a thousand.
+ * duplicates 2% of datagrams gives 6 extra copies of 20 requests about twice in a million (a run
+ * repeats up to one burst per case, so once in a thousand per burst was too often), a server that
+ * duplicates half its replies 98 times in 100.
  */
 import { patternPayload } from '../protocol/payloads.js';
 import type { Breach, Ledger, WireRequest } from './ledger.js';
@@ -12,8 +14,8 @@ import type { Endpoint } from '../core/address.js';
 import type { Family } from '../protocol/constants.js';
 
 /** Fresh requests sent in the burst, and the extra copies among their replies that make it the server's. */
-export const REPEATS = 10;
-export const REPRODUCED_AT = 3;
+export const REPEATS = 20;
+export const REPRODUCED_AT = 6;
 
 /** Receive buffer of the repetition's socket: a burst of maximum-size replies and their copies fit. */
 const BUFFER = 4 << 20;
