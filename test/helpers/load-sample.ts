@@ -1,6 +1,6 @@
 /** Pieces of synthetic LoadResults shared by the renderer, threshold and report tests. */
 import { LOAD_DEFAULTS } from '../../harness/load/options.js';
-import type { LatencySummary, LoadResult } from '../../harness/load/types.js';
+import type { LatencySummary, LoadCounters, LoadResult } from '../../harness/load/types.js';
 
 /** A latency summary shaped around `p50` (each percentile a fixed multiple of it). */
 export const sampleLatency = (p50: number, extra: Partial<LatencySummary> = {}): LatencySummary => ({
@@ -24,6 +24,23 @@ export const sampleOptions = (extra: Partial<LoadResult['options']> = {}): LoadR
   ...extra,
 });
 
+/** The counters of a run that sent 10 000 and got 9 880 back, nothing else wrong; `extra` replaces what a test is about. */
+export const sampleCounters = (extra: Partial<LoadCounters> = {}): LoadCounters => ({
+  sent: 10_000,
+  received: 9_880,
+  unique: 9_880,
+  lost: 120,
+  late: 0,
+  duplicates: 0,
+  reordered: 0,
+  reorderExtentMax: 0,
+  corrupted: 0,
+  truncated: 0,
+  foreign: 0,
+  icmpErrors: 0,
+  ...extra,
+});
+
 /** A 1 s rate run against the embedded server: 10 000 sent, 9 880 echoed, 120 lost, p50 100.5 us. */
 export const sampleLoadResult = (runId: string): LoadResult => ({
   runId,
@@ -32,20 +49,7 @@ export const sampleLoadResult = (runId: string): LoadResult => ({
   options: sampleOptions(),
   startedAt: '2026-01-01T00:00:00.500Z',
   durationMs: 1000.4,
-  counters: {
-    sent: 10_000,
-    received: 9_880,
-    unique: 9_880,
-    lost: 120,
-    late: 0,
-    duplicates: 0,
-    reordered: 0,
-    reorderExtentMax: 0,
-    corrupted: 0,
-    truncated: 0,
-    foreign: 0,
-    icmpErrors: 0,
-  },
+  counters: sampleCounters(),
   perFlow: [],
   rates: { offered: 10_000, echoes: 9_880, sent: 10_000 },
   response: sampleLatency(100.5),

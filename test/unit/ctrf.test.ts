@@ -14,6 +14,7 @@ import { renderLoadRunSummary } from '../../harness/reporters/load-run-tests.js'
 import { loadReport } from '../../harness/reporters/load-json.js';
 import { evaluateThresholds, parseThresholds } from '../../harness/load/thresholds.js';
 import { sampleLoadResult } from '../helpers/load-sample.js';
+import { sampleResult, sampleRun } from '../helpers/check-sample.js';
 
 /** The schema's complaints about a document, one "path: message" each (empty when it is valid CTRF). */
 const problemsOf = (doc: unknown): string[] => validate(doc).errors.map((e) => `${e.path}: ${e.message}`);
@@ -37,25 +38,16 @@ interface Doc {
   results: { summary: Record<string, number>; tests: Test[]; extra?: Record<string, unknown> };
 }
 
-const run: RunInfo = {
+const run: RunInfo = sampleRun({
   runId: '20260101T000000Z-4f2a9c',
   tool: { name: 'echolot', version: '1.2.3' },
-  target: {
-    input: '127.0.0.1:9007',
-    host: '127.0.0.1',
-    address: '127.0.0.1',
-    port: 9007,
-    family: 'IPv4',
-    embedded: false,
-  },
   options: { strict: false, selected: [], seed: 42, timeoutMs: 1000, retries: 2 },
   platform: { os: 'linux', node: 'v20.20.2', privileged: false },
-  ioPath: 'node:dgram',
   preflight: { rttMs: 0.183 },
   startedAt: '2026-01-01T00:00:00.250Z',
   finishedAt: '2026-01-01T00:00:03.751Z',
   durationMs: 3500.6,
-};
+});
 
 /** A result as the catalogue run grades it, durations fractional as performance.now() gives them. */
 const result = (
@@ -63,19 +55,8 @@ const result = (
   verdict: Verdict,
   message: string,
   evidence: CaseResult['evidence'],
-): CaseResult => {
-  const def = CATALOGUE.find((c) => c.id === id);
-  if (!def) throw new Error(`no case ${id}`);
-  return {
-    ...def,
-    verdict,
-    message,
-    evidence,
-    attempts: verdict === 'FLAKY' ? 2 : 1,
-    durationMs: 12.625,
-    startedAt: '2026-01-01T00:00:00.300Z',
-  };
-};
+): CaseResult =>
+  sampleResult(id, verdict, message, evidence, { durationMs: 12.625, startedAt: '2026-01-01T00:00:00.300Z' });
 
 const FAIL_EVIDENCE = {
   exchange: {

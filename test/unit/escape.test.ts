@@ -9,6 +9,7 @@ import { renderCheckMarkdown } from '../../harness/reporters/markdown.js';
 import type { CaseResult } from '../../harness/results/case-result.js';
 import { summarize, type RunInfo } from '../../harness/results/summary.js';
 import { CATALOGUE } from '../../suites/conformance/catalogue.js';
+import { sampleRun } from '../helpers/check-sample.js';
 
 /** What a hostile echo server may send: a terminal title, a screen clear, a forged workflow command. */
 const HOSTILE = '\u001b]0;pwned\u0007\u001b[2J\n::error title=X::forged\r\n\u009b31m\u007f';
@@ -76,25 +77,7 @@ describe('escaping what a target controls', () => {
 });
 
 describe('the renderers with a message a target wrote', () => {
-  const run: RunInfo = {
-    runId: '2026-01-01T00-00-00Z-abcdef',
-    tool: { name: 'echolot', version: '0' },
-    target: {
-      input: '127.0.0.1:9007',
-      host: '127.0.0.1',
-      address: '127.0.0.1',
-      port: 9007,
-      family: 'IPv4',
-      embedded: false,
-    },
-    options: { strict: false, selected: [], timeoutMs: 1000, retries: 2 },
-    platform: { os: 'linux', node: 'v20', privileged: true },
-    ioPath: 'node:dgram',
-    preflight: { rttMs: 0 },
-    startedAt: '2026-01-01T00:00:00.000Z',
-    finishedAt: '2026-01-01T00:00:01.500Z',
-    durationMs: 1500,
-  };
+  const run: RunInfo = sampleRun();
   const def = CATALOGUE[0];
   if (!def) throw new Error('empty catalogue');
   // Unescaped on purpose: a renderer must hold even when a message was not escaped at its source.

@@ -20,51 +20,17 @@ import type { CaseResult } from '../../harness/results/case-result.js';
 import { comparePayloads } from '../../harness/results/evidence.js';
 import { summarize, type RunInfo, type Summary } from '../../harness/results/summary.js';
 import type { Verdict } from '../../harness/results/verdict.js';
-import { sampleLatency, sampleOptions } from '../helpers/load-sample.js';
+import { sampleCounters, sampleLatency, sampleOptions } from '../helpers/load-sample.js';
+import { sampleResult, sampleRun } from '../helpers/check-sample.js';
 
-const run: RunInfo = {
-  runId: '2026-01-01T00-00-00Z-abcdef',
-  tool: { name: 'echolot', version: '0' },
-  target: {
-    input: '127.0.0.1:9007',
-    host: '127.0.0.1',
-    address: '127.0.0.1',
-    port: 9007,
-    family: 'IPv4',
-    embedded: false,
-  },
-  options: { strict: false, selected: [], timeoutMs: 1000, retries: 2 },
-  platform: { os: 'linux', node: 'v20', privileged: true },
-  ioPath: 'node:dgram',
-  preflight: { rttMs: 0 },
-  startedAt: '2026-01-01T00:00:00.000Z',
-  finishedAt: '2026-01-01T00:00:01.500Z',
-  durationMs: 1500,
-};
+const run: RunInfo = sampleRun();
 
 const result = (
   id: string,
   verdict: Verdict,
   message: string,
   evidence: Record<string, unknown> = {},
-): CaseResult => {
-  const def = CATALOGUE.find((c) => c.id === id);
-  if (!def) throw new Error(`no case ${id}`);
-  return {
-    id,
-    title: def.title,
-    klass: def.klass,
-    verdict,
-    message,
-    requirement: def.requirement,
-    source: def.source,
-    section: def.section,
-    evidence,
-    attempts: 1,
-    durationMs: 12,
-    startedAt: run.startedAt,
-  };
-};
+): CaseResult => sampleResult(id, verdict, message, evidence, { attempts: 1 });
 
 const sent = Buffer.from('hello\u0000world, the rest of a probe payload', 'latin1');
 const truncated = sent.subarray(0, 5);
@@ -104,20 +70,7 @@ function loadReport(extra: Partial<LoadReportInput> = {}): LoadReportInput {
     options: sampleOptions({ durationMs: 3000, rate: 1000 }),
     startedAt: '2026-01-01T00:00:00.000Z',
     durationMs: 3000,
-    counters: {
-      sent: 3000,
-      received: 2990,
-      unique: 2990,
-      lost: 10,
-      late: 0,
-      duplicates: 0,
-      reordered: 0,
-      reorderExtentMax: 0,
-      corrupted: 0,
-      truncated: 0,
-      foreign: 0,
-      icmpErrors: 0,
-    },
+    counters: sampleCounters({ sent: 3000, received: 2990, unique: 2990, lost: 10 }),
     perFlow: [],
     rates: { offered: 1000, echoes: 996.7, sent: 1000 },
     response: sampleLatency(100),

@@ -14,6 +14,7 @@ import { loadReport } from '../../harness/reporters/load-json.js';
 import { evaluateThresholds, parseThresholds } from '../../harness/load/thresholds.js';
 import type { LoadResult } from '../../harness/load/types.js';
 import { sampleLoadResult } from '../helpers/load-sample.js';
+import { sampleResult, sampleRun } from '../helpers/check-sample.js';
 
 /** What a real XML parser (python's minidom, strict about well-formedness) sees in a JUnit file. */
 interface ParsedCase {
@@ -58,42 +59,24 @@ function parseXml(xml: string): {
   }
 }
 
-const run: RunInfo = {
-  runId: '2026-01-01T00-00-00Z-abcdef',
-  tool: { name: 'echolot', version: '0' },
-  target: {
-    input: '127.0.0.1:9007',
-    host: '127.0.0.1',
-    address: '127.0.0.1',
-    port: 9007,
-    family: 'IPv4',
-    embedded: false,
-  },
+const run: RunInfo = sampleRun({
   options: { strict: false, selected: [], seed: 42, timeoutMs: 1000, retries: 2 },
-  platform: { os: 'linux', node: 'v20', privileged: true },
-  ioPath: 'node:dgram',
-  preflight: { rttMs: 0 },
-  startedAt: '2026-01-01T00:00:00.000Z',
-  finishedAt: '2026-01-01T00:00:01.500Z',
-  durationMs: 1500,
-};
+});
 
 /** Characters XML 1.0 cannot carry, and the ones that need escaping. */
 const NASTY = 'a\u0000b\u0001c\u001bd\ud800e\ufffff <&>"\' ]]> \t\r\n ok \u{1f600}';
 
-const result = (id: string, verdict: Verdict, message = `${verdict.toLowerCase()} ${NASTY}`): CaseResult => {
-  const def = CATALOGUE.find((c) => c.id === id);
-  if (!def) throw new Error(id);
-  return {
-    ...def,
+const result = (id: string, verdict: Verdict, message = `${verdict.toLowerCase()} ${NASTY}`): CaseResult =>
+  sampleResult(
+    id,
     verdict,
     message,
-    evidence: { received: NASTY, hex: '00 ff' },
-    attempts: verdict === 'FLAKY' ? 2 : 1,
-    durationMs: 1234,
-    startedAt: '2026-01-01T00:00:00.100Z',
-  };
-};
+    { received: NASTY, hex: '00 ff' },
+    {
+      durationMs: 1234,
+      startedAt: '2026-01-01T00:00:00.100Z',
+    },
+  );
 
 const RESULTS: Record<string, Verdict> = {
   '1.1': 'PASS',

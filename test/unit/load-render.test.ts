@@ -19,23 +19,9 @@ import {
   renderResultLine,
   type LoadReportJson,
 } from '../../harness/reporters/load-json.js';
-import { sampleLatency, sampleOptions } from '../helpers/load-sample.js';
+import { sampleCounters, sampleLatency, sampleOptions } from '../helpers/load-sample.js';
 
-const counters = (extra: Partial<LoadCounters> = {}): LoadCounters => ({
-  sent: 10_000,
-  received: 9_880,
-  unique: 9_880,
-  lost: 120,
-  late: 0,
-  duplicates: 0,
-  reordered: 0,
-  reorderExtentMax: 0,
-  corrupted: 0,
-  truncated: 0,
-  foreign: 0,
-  icmpErrors: 0,
-  ...extra,
-});
+const counters = sampleCounters;
 
 const interval: IntervalStats = {
   atMs: 1000,
