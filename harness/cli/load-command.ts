@@ -184,8 +184,8 @@ passed; --suite: a gate failed), 64 usage error
 without a valid JOB_COMPLETION_INDEX),
 69 target unreachable at preflight or unresolvable, 70 internal error (--suite: a gate could not run),
 74 the report (or --out) cannot be written, 130 (SIGINT, Ctrl-C) or 143 (SIGTERM) interrupted: sending
-stops, what was measured so far is printed and written, marked interrupted (search and --suite stop
-at once, without a report); a second signal quits at once.
+stops, what was measured so far is printed and written, marked interrupted (a search keeps the trials
+it finished; --suite stops at once, without a report); a second signal quits at once.
 `;
 
 const usage = (message: string): HarnessError => new HarnessError('ERR_ECHOLOT_USAGE', message);
@@ -547,8 +547,8 @@ export async function loadCommand(argv: readonly string[], interrupt?: AbortSign
     process.stdout.write(HELP);
     return 0;
   }
-  // A load run stops early with what it measured; a search and the suite stop at once (no report).
-  const partial = !parsed.suite && parsed.plan.mode !== 'search';
+  // A load run stops early with what it measured, a search with the trials it finished; the suite stops at once (no report).
+  const partial = !parsed.suite;
   const onInterrupt = (): void => {
     const signal = interruptReason(interrupt as AbortSignal);
     if (!partial) {
@@ -586,7 +586,10 @@ async function planCommand(parsed: LoadArgs, interrupt?: AbortSignal): Promise<n
   const human = machine ? process.stderr : process.stdout;
   const style = { color: colorEnabled(human) };
   const { mode, search, ...options } = parsed.plan;
-  if (mode === 'search') return searchCommand(parsed, options, search ?? {}, thresholds, human, style);
+  if (mode === 'search') {
+    const searchOptions = interrupt ? { ...options, signal: interrupt } : options;
+    return searchCommand(parsed, searchOptions, search ?? {}, thresholds, human, style);
+  }
   const progress = statusLine(process.stderr);
   const onInterval = (interval: IntervalStats): void => {
     if (parsed.ndjson) process.stdout.write(renderIntervalLine(interval));
@@ -740,6 +743,7 @@ async function searchCommand(
   if (files.indexHtml !== undefined) human.write(`report: ${files.indexHtml}\n`);
   if (parsed.json) process.stdout.write(renderSearchJson(result, outcomes));
   if (parsed.ndjson) process.stdout.write(renderSearchResultLine(result, outcomes));
+  if (result.interrupted !== undefined) return signalExitCode(result.interrupted);
   return searchPassed(result, outcomes) ? 0 : 1;
 }
 

@@ -23,6 +23,7 @@ import { runLoad } from './run-load.js';
 import type { LoadMode, LoadOptions, LoadResult } from './types.js';
 import { formatEndpoint } from '../core/address.js';
 import { ownsTarget } from '../target/ownership.js';
+import { interruptReason } from '../core/exit-signal.js';
 
 /** The search's own settings (the trial's load options come from LoadOptions). */
 export interface SearchSettings {
@@ -129,8 +130,11 @@ export interface SearchTrial {
   readonly runId: string;
 }
 
-/** What limited the search: the server (a rate failed on loss or p99), the generator, maxRate, or the trial/time budget. */
-export type SearchLimit = 'server' | 'generator' | 'max-rate' | 'budget';
+/**
+ * What limited the search: the server (a rate failed on loss or p99), the generator, maxRate, the
+ * trial/time budget, or a signal (`options.signal` aborted: the trials so far are kept).
+ */
+export type SearchLimit = 'server' | 'generator' | 'max-rate' | 'budget' | 'interrupted';
 
 /** The outcome of a search. */
 export interface SearchResult {
@@ -166,6 +170,8 @@ export interface SearchResult {
   };
   /** The last trial at the found rate (thresholds are judged on it); absent when nothing passed. */
   readonly final?: LoadResult;
+  /** Set when `options.signal` ended the search early: the abort reason (the CLI's signal name). */
+  readonly interrupted?: string;
 }
 
 const PLAN_MODES: readonly PlanMode[] = [...LOAD_MODES, 'search'];
@@ -361,16 +367,21 @@ export async function runSearch(
     const results = new Map<string, LoadResult>();
     // Each trial: set-up, warm-up, measurement, drain; kept within the budget with a margin.
     const trialCostMs = o.warmupMs + s.trialMs + o.drainMs + 300;
+    const signal = options.signal;
     const canRun = (): boolean =>
-      trials.length < s.maxTrials && Date.now() - started + trialCostMs <= s.budgetMs;
+      !(signal?.aborted ?? false) &&
+      trials.length < s.maxTrials &&
+      Date.now() - started + trialCostMs <= s.budgetMs;
     // An unhealthy generator makes a trial inconclusive, not a failure of the server: run it again
     // (a scheduling hiccup passes), and only a persistently unhealthy generator ends the search.
-    const trial = async (phase: SearchTrial['phase'], rate: number): Promise<SearchTrial> => {
+    // A trial cut short by the signal is not judged (it measured less than the trial time): undefined.
+    const trial = async (phase: SearchTrial['phase'], rate: number): Promise<SearchTrial | undefined> => {
       for (let attempt = 0; ; attempt++) {
         const r = await runLoad(
           { ...base, target: targetText, rate: Math.round(rate * 10) / 10, preflight: false },
           internals,
         );
+        if (r.interrupted !== undefined) return undefined;
         const t = judge(phase, r, s);
         trials.push(t);
         results.set(t.runId, r);
@@ -390,6 +401,7 @@ export async function runSearch(
         break;
       }
       const t = await trial('ramp', rate);
+      if (t === undefined) break;
       if (!t.passed) {
         fail = t;
         break;
@@ -410,26 +422,41 @@ export async function runSearch(
       }
       const mid = lo === 0 ? fail.offered / 2 : (lo + fail.offered) / 2;
       const t = await trial('bisect', mid);
+      if (t === undefined) break;
       if (t.passed) pass = mid;
       else fail = t;
     }
     // Repeats at the found rate: the spread.
     const repeats: SearchTrial[] = [];
     if (pass !== undefined) {
-      for (let i = 0; i < s.repeats && canRun(); i++) repeats.push(await trial('repeat', pass));
+      for (let i = 0; i < s.repeats && canRun(); i++) {
+        const t = await trial('repeat', pass);
+        if (t !== undefined) repeats.push(t);
+      }
     }
     const foundRate = pass === undefined ? null : Math.round(pass * 10) / 10;
-    const limitedBy: SearchLimit = fail
-      ? fail.healthy
-        ? 'server'
-        : 'generator'
-      : budgetHit
-        ? 'budget'
-        : 'max-rate';
+    const interrupted = signal?.aborted === true ? interruptReason(signal) : undefined;
+    const limitedBy: SearchLimit = interrupted
+      ? 'interrupted'
+      : fail
+        ? fail.healthy
+          ? 'server'
+          : 'generator'
+        : budgetHit
+          ? 'budget'
+          : 'max-rate';
     const rateText = (x: number): string => `${Math.round(x).toLocaleString('en-US')}/s`;
     const criteria = `loss <= ${s.maxLossPercent}%${s.maxP99Us === undefined ? '' : `, p99 <= ${s.maxP99Us} us`}`;
     let statement: string;
-    if (limitedBy === 'generator') {
+    if (interrupted !== undefined) {
+      const done = `${trials.length} trial${trials.length === 1 ? '' : 's'}`;
+      statement =
+        `interrupted by ${interrupted} after ${done}: ` +
+        (foundRate === null
+          ? `no rate met ${criteria} yet`
+          : `the server met ${criteria} up to ${rateText(foundRate)} (a lower bound)`) +
+        (fail ? `; at ${rateText(fail.offered)} it did not (${fail.reasons.join('; ')})` : '');
+    } else if (limitedBy === 'generator') {
       statement =
         `the generator, not the server, limited the search: at ${rateText(fail?.offered ?? 0)} the generator was the bottleneck ` +
         `(${fail?.reasons.join('; ') ?? ''}); ` +
@@ -472,6 +499,7 @@ export async function runSearch(
       failedRate: fail ? fail.offered : null,
       limitedBy,
       statement,
+      ...(interrupted === undefined ? {} : { interrupted }),
       trials,
       ...(repeats.length > 0 && foundRate !== null
         ? {

@@ -95,8 +95,11 @@ export function renderSearchResult(
       `repeated ${s.trials}x at ${formatRate(s.offered)}/s: ${s.passed}/${s.trials} passed, achieved ${formatRate(s.achieved.min)}..${formatRate(s.achieved.max)}/s (mean ${formatRate(s.achieved.mean)}), loss ${formatPercent(s.lossPercent.min)}..${formatPercent(s.lossPercent.max)}, p99 ${p99}`,
     );
   }
-  const limited = `limited by ${result.limitedBy}: ${result.statement}`;
-  lines.push(result.limitedBy === 'generator' ? paint(style, '33', limited) : limited);
+  if (result.limitedBy === 'interrupted') lines.push(paint(style, '33', `INTERRUPTED: ${result.statement}`));
+  else {
+    const limited = `limited by ${result.limitedBy}: ${result.statement}`;
+    lines.push(result.limitedBy === 'generator' ? paint(style, '33', limited) : limited);
+  }
   const gates = renderThresholds(outcomes, style);
   if (gates.length > 0) lines.push('', '(thresholds judged on the last trial at the found rate)', ...gates);
   lines.push(

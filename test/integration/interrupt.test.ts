@@ -1,8 +1,8 @@
 /**
- * Ctrl-C keeps results: a signal to `echolot check` or `echolot load` stops the run cleanly, writes
- * every report marked interrupted and exits 130 (SIGINT) or 143 (SIGTERM); a second signal quits at
- * once; and the reference server a load starts in a child process never outlives the harness, not
- * even a harness killed with SIGKILL.
+ * Ctrl-C keeps results: a signal to `echolot check` or `echolot load` (a search too) stops the run
+ * cleanly, writes every report marked interrupted and exits 130 (SIGINT) or 143 (SIGTERM); a second
+ * signal quits at once; and the reference server a load starts in a child process never outlives the
+ * harness, not even a harness killed with SIGKILL.
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -208,6 +208,34 @@ describe('interrupting check and load (CLI) [io]', function () {
     expect(load.durationMs).to.be.above(0).and.below(10_000);
     expect(load.counters.sent).to.be.above(0);
     expect(run.err()).to.include('interrupted by SIGINT');
+  });
+
+  it('load --mode search: SIGINT keeps the finished trials, writes the report marked interrupted and exits 130', async () => {
+    const run = cli(['load', '--mode', 'search', '--trial', '300ms', '--ndjson', '--report-dir', dir]);
+    const trialLines = (): number =>
+      run
+        .out()
+        .split('\n')
+        .filter((l) => l.includes('"type":"trial"')).length;
+    await until('a trial line', () => (trialLines() >= 1 ? true : undefined), 20_000);
+    const sentAt = Date.now();
+    run.child.kill('SIGINT');
+    const { code } = await within(run.exited, WAIT_MS, 'the interrupted search to exit');
+    expect(code, run.err()).to.equal(130);
+    expect(Date.now() - sentAt).to.be.below(5000);
+    const load = JSON.parse(readFileSync(join(runDir(dir), 'load.json'), 'utf8')) as {
+      interrupted?: string;
+      limitedBy: string;
+      statement: string;
+      trials: unknown[];
+    };
+    expect(load.interrupted).to.equal('SIGINT');
+    expect(load.limitedBy).to.equal('interrupted');
+    // Every trial printed before the signal is kept; the one under way is not judged.
+    expect(load.trials.length).to.be.at.least(1).and.equal(trialLines());
+    expect(load.statement).to.match(/^interrupted by SIGINT after \d+ trials?: /);
+    expect(run.out()).to.include('"type":"result"');
+    expect(run.err()).to.include('INTERRUPTED: interrupted by SIGINT');
   });
 
   it('load: a harness killed with SIGKILL takes its server child with it within 2 s', async function () {
