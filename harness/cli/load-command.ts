@@ -185,7 +185,7 @@ without a valid JOB_COMPLETION_INDEX),
 69 target unreachable at preflight or unresolvable, 70 internal error (--suite: a gate could not run),
 74 the report (or --out) cannot be written, 130 (SIGINT, Ctrl-C) or 143 (SIGTERM) interrupted: sending
 stops, what was measured so far is printed and written, marked interrupted (a search keeps the trials
-it finished; --suite stops at once, without a report); a second signal quits at once.
+it finished, --suite the gates it judged); a second signal quits at once.
 `;
 
 const usage = (message: string): HarnessError => new HarnessError('ERR_ECHOLOT_USAGE', message);
@@ -547,14 +547,10 @@ export async function loadCommand(argv: readonly string[], interrupt?: AbortSign
     process.stdout.write(HELP);
     return 0;
   }
-  // A load run stops early with what it measured, a search with the trials it finished; the suite stops at once (no report).
-  const partial = !parsed.suite;
+  // A load run stops early with what it measured, a search with the trials it finished, the suite with
+  // the gates it judged (the rest not run).
   const onInterrupt = (): void => {
     const signal = interruptReason(interrupt as AbortSignal);
-    if (!partial) {
-      process.stderr.write(`\necholot: interrupted by ${signal}\n`);
-      process.exit(signalExitCode(signal));
-    }
     process.stderr.write(
       `\necholot: interrupted by ${signal}: stopping, writing what was measured (again to quit at once)\n`,
     );
@@ -562,7 +558,7 @@ export async function loadCommand(argv: readonly string[], interrupt?: AbortSign
   if (interrupt?.aborted) onInterrupt();
   else interrupt?.addEventListener('abort', onInterrupt, { once: true });
   try {
-    return await (parsed.suite ? suiteCommand(parsed) : planCommand(parsed, interrupt));
+    return await (parsed.suite ? suiteCommand(parsed, interrupt) : planCommand(parsed, interrupt));
   } catch (err) {
     // A load run or search whose target did not answer the preflight writes no report (nothing was
     // measured), but CI still gets the diagnosis as an annotation; the exit code stays 69.
@@ -748,7 +744,7 @@ async function searchCommand(
 }
 
 /** `echolot load --suite`: the load gates under mocha, one line per gate, then the report paths. */
-async function suiteCommand(parsed: LoadArgs): Promise<number> {
+async function suiteCommand(parsed: LoadArgs, interrupt?: AbortSignal): Promise<number> {
   const human = parsed.json ? process.stderr : process.stdout;
   const color = human.isTTY === true && !process.env['NO_COLOR'];
   const where = parsed.plan.target ?? 'the embedded reference server';
@@ -760,6 +756,7 @@ async function suiteCommand(parsed: LoadArgs): Promise<number> {
     ownTarget: parsed.plan.ownTarget === true,
     preflight: parsed.plan.preflight !== false,
     onGate: (g) => human.write(renderGateLine(g, { color })),
+    ...(interrupt === undefined ? {} : { signal: interrupt }),
   }).catch((err: unknown) => {
     // A target that does not answer the preflight: still exit 69, with reports for CI to show.
     const failed = notStartedSuite(err, started);
@@ -772,7 +769,8 @@ async function suiteCommand(parsed: LoadArgs): Promise<number> {
   const passed = run.gates.filter((g) => g.passed).length;
   if (run.notStarted === undefined) {
     human.write(
-      `\n${passed}/${run.gates.length} gates passed in ${(run.durationMs / 1000).toFixed(1)} s, run ${run.runId}\n` +
+      `\n${passed}/${run.gates.length} gates passed in ${(run.durationMs / 1000).toFixed(1)} s, run ${run.runId}` +
+        `${run.interrupted === undefined ? '' : `; interrupted by ${run.interrupted}: ${run.gates.filter((g) => g.notRun !== undefined).length} not run`}\n` +
         `reports: ${path('mochawesome.html')}\n         ${path('summary.json')}\n         ${path('junit.xml')}\n`,
     );
   } else {

@@ -8,6 +8,7 @@ import Mocha from 'mocha';
 import addContext from 'mochawesome/addContext.js';
 import { evaluateThresholds, parseThresholds, thresholdsPassed, type ThresholdKind } from './thresholds.js';
 import { runLoad } from './run-load.js';
+import { interruptReason } from '../core/exit-signal.js';
 import type { LoadOptions, LoadResult } from './types.js';
 
 /** The options a gate may set: everything but the target, which is the suite's. */
@@ -20,6 +21,11 @@ export interface GateRecord {
   readonly passed: boolean;
   /** Set when the run itself failed (not a threshold): the gate is an error. */
   readonly error?: string;
+  /**
+   * Set when a signal stopped the suite before this gate ended (`GateRun.signal`): it was cut short
+   * or never started, so it is not judged; why, e.g. "interrupted by SIGINT".
+   */
+  readonly notRun?: string;
   readonly thresholds: readonly {
     readonly threshold: string;
     /** How `actual` reads: us (latency), percent of sent (ratio), a count, or per second (rate). */
@@ -58,6 +64,8 @@ export interface GateRun {
   /** HOST:PORT of the target. */
   readonly target: string;
   readonly ownTarget: boolean;
+  /** Aborted to stop the suite: the gate under way ends early, and it and every later one are not run. */
+  readonly signal?: AbortSignal;
   readonly record: (r: GateRecord) => void;
 }
 
@@ -101,10 +109,22 @@ async function runGate(test: Mocha.Context, gate: LoadGate, file: string, run: G
   const { title, options, thresholds } = gate;
   const parsed = parseThresholds(thresholds);
   const started = Date.now();
+  const notRun = (): void => {
+    const why = `interrupted by ${interruptReason(run.signal as AbortSignal)}`;
+    run.record({ title, file, passed: false, notRun: why, thresholds: [], durationMs: Date.now() - started });
+    test.skip();
+  };
+  if (run.signal?.aborted === true) return notRun();
   let result: LoadResult;
   try {
     // The suite preflighted the target once (runLoadSuite); a gate after a heavy one is not.
-    result = await runLoad({ ...options, target: run.target, ownTarget: run.ownTarget, preflight: false });
+    result = await runLoad({
+      ...options,
+      target: run.target,
+      ownTarget: run.ownTarget,
+      preflight: false,
+      ...(run.signal === undefined ? {} : { signal: run.signal }),
+    });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     run.record({
@@ -117,6 +137,8 @@ async function runGate(test: Mocha.Context, gate: LoadGate, file: string, run: G
     });
     throw err;
   }
+  // Cut short: it measured less than the gate asks for, so it is not judged.
+  if (result.interrupted !== undefined) return notRun();
   const outcomes = evaluateThresholds(result, parsed);
   const passed = thresholdsPassed(outcomes);
   const rows = outcomes.map((o) => ({

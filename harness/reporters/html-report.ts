@@ -278,10 +278,11 @@ ${charts.map(renderChart).join('\n')}
 
 /** A gate's verdict as the suite's other reports say it: ERROR (it could not run), FAIL or PASS. */
 const gateVerdict = (g: GateRecord): Verdict =>
-  g.error !== undefined ? 'ERROR' : g.passed ? 'PASS' : 'FAIL';
+  g.notRun !== undefined ? 'NOT-RUN' : g.error !== undefined ? 'ERROR' : g.passed ? 'PASS' : 'FAIL';
 
 function renderSuite(run: Omit<LoadSuiteRun, 'mochawesome'>): string {
   const ok = run.exitCode === 0;
+  const outcome = run.interrupted !== undefined ? 'INTERRUPTED' : ok ? 'PASSED' : 'FAILED';
   const passed = run.gates.filter((g) => g.passed).length;
   const where = run.target.embedded
     ? `embedded reference server (${formatEndpoint(run.target.address, run.target.port)})`
@@ -294,8 +295,8 @@ function renderSuite(run: Omit<LoadSuiteRun, 'mochawesome'>): string {
         ? `${esc(r.mode)}: ${count(r.counters.sent)} sent, ${count(r.rates.echoes)}/s echoed, p99 ${r.response.count === 0 ? '-' : esc(formatLatency(r.response.p99))}${r.generator.bottleneck ? '; <strong>the generator was the bottleneck</strong>' : ''}`
         : '-';
       const thresholds =
-        g.error !== undefined
-          ? `<div class="message">${esc(g.error)}</div>`
+        (g.notRun ?? g.error) !== undefined
+          ? `<div class="message">${esc(g.notRun === undefined ? (g.error ?? '') : `not run: ${g.notRun}`)}</div>`
           : g.thresholds.length === 0
             ? '<span class="muted">no thresholds</span>'
             : `<table class="thresholds"><tbody>${g.thresholds
@@ -308,7 +309,7 @@ function renderSuite(run: Omit<LoadSuiteRun, 'mochawesome'>): string {
     })
     .join('\n');
   return `<section id="suite">
-<div class="banner ${ok ? 'ok' : 'bad'}" data-outcome="${ok ? 'PASSED' : 'FAILED'}"><span class="big">${ok ? 'PASSED' : 'FAILED'}</span> exit code ${run.exitCode}: ${run.notStarted === undefined ? `${passed} of ${plural(run.gates.length, 'gate')} passed` : `no gate ran, the ${esc(run.notStarted.stage)} failed: ${esc(run.notStarted.diagnosis)}`}</div>
+<div class="banner ${ok ? 'ok' : 'bad'}" data-outcome="${outcome}"><span class="big">${outcome}</span> exit code ${run.exitCode}: ${run.notStarted === undefined ? `${passed} of ${plural(run.gates.length, 'gate')} passed${run.interrupted === undefined ? '' : `; interrupted by ${esc(run.interrupted)}, ${plural(run.gates.filter((g) => g.notRun !== undefined).length, 'gate')} not run`}` : `no gate ran, the ${esc(run.notStarted.stage)} failed: ${esc(run.notStarted.diagnosis)}`}</div>
 <dl class="facts">
 <dt>target</dt><dd>${esc(where)}</dd>
 <dt>gates</dt><dd>${run.gates.length} in ${(run.durationMs / 1000).toFixed(1)} s</dd>

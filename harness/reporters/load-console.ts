@@ -307,23 +307,30 @@ export function renderProgressLine(interval: IntervalStats): string {
 
 /** One line per load gate of `--suite`: mark, title, then the breached thresholds or the error. */
 export function renderGateLine(g: GateRecord, style: LoadConsoleStyle): string {
-  const mark = style.color
-    ? paint(style, g.passed ? '32' : '31', g.passed ? '✓' : '✗')
-    : g.passed
-      ? '[ok]  '
-      : g.error === undefined
-        ? '[FAIL]'
-        : '[ERROR]';
+  const mark =
+    g.notRun !== undefined
+      ? style.color
+        ? paint(style, '33', '-')
+        : '[not run]'
+      : style.color
+        ? paint(style, g.passed ? '32' : '31', g.passed ? '✓' : '✗')
+        : g.passed
+          ? '[ok]  '
+          : g.error === undefined
+            ? '[FAIL]'
+            : '[ERROR]';
   const r = g.result;
   const figures = r
     ? `  (${r.mode}: ${formatCount(r.counters.sent)} sent, ${formatRate(r.rates.echoes)}/s echoed, p99 ${r.response.count === 0 ? '-' : formatLatency(r.response.p99)})`
     : '';
   const why =
-    g.error !== undefined
-      ? `\n      ${g.error}`
-      : g.thresholds
-          .filter((t) => !t.ok)
-          .map((t) => `\n      breached ${t.threshold}, actual ${formatThresholdActual(t.kind, t.actual)}`)
-          .join('');
+    g.notRun !== undefined
+      ? `\n      not run: ${g.notRun}`
+      : g.error !== undefined
+        ? `\n      ${g.error}`
+        : g.thresholds
+            .filter((t) => !t.ok)
+            .map((t) => `\n      breached ${t.threshold}, actual ${formatThresholdActual(t.kind, t.actual)}`)
+            .join('');
   return `  ${mark} ${g.title}${figures}${why}\n`;
 }

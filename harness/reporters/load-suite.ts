@@ -6,10 +6,11 @@ import { ctrfDocument, ctrfMs, renderCtrf, type CtrfTest } from './ctrf.js';
 import { renderJunitDocument } from './junit.js';
 import { formatThresholdActual } from './load-console.js';
 
-const statusOf = (g: GateRecord): 'passed' | 'failed' | 'other' =>
-  g.error !== undefined ? 'other' : g.passed ? 'passed' : 'failed';
+const statusOf = (g: GateRecord): 'passed' | 'failed' | 'skipped' | 'other' =>
+  g.notRun !== undefined ? 'skipped' : g.error !== undefined ? 'other' : g.passed ? 'passed' : 'failed';
 
 const messageOf = (g: GateRecord): string =>
+  (g.notRun === undefined ? undefined : `not run: ${g.notRun}`) ??
   g.error ??
   (g.thresholds.length === 0
     ? 'no thresholds'
@@ -56,6 +57,7 @@ export function renderLoadSuiteSummary(run: LoadSuiteRun): string {
           target: run.target,
           exitCode: run.exitCode,
           ...(run.notStarted === undefined ? {} : { notStarted: run.notStarted }),
+          ...(run.interrupted === undefined ? {} : { interrupted: run.interrupted }),
         },
       },
     },
@@ -75,6 +77,7 @@ export function renderLoadSuiteJunit(run: LoadSuiteRun): string {
         name: 'load',
         durationMs: run.durationMs,
         startedAt: run.startedAt,
+        ...(run.interrupted === undefined ? {} : { properties: [['interrupted', run.interrupted]] }),
         cases: run.gates.map((g) => {
           const s = statusOf(g);
           return {
@@ -84,11 +87,14 @@ export function renderLoadSuiteJunit(run: LoadSuiteRun): string {
             ...(s === 'passed'
               ? {}
               : {
-                  outcome: {
-                    tag: s === 'failed' ? 'failure' : 'error',
-                    message: messageOf(g),
-                    detail: messageOf(g),
-                  },
+                  outcome:
+                    s === 'skipped'
+                      ? { tag: 'skipped', message: messageOf(g) }
+                      : {
+                          tag: s === 'failed' ? 'failure' : 'error',
+                          message: messageOf(g),
+                          detail: messageOf(g),
+                        },
                 }),
           };
         }),

@@ -11,6 +11,7 @@ import { ERROR_CATALOGUE } from '../errors.js';
 import { DEFAULT_PREFLIGHT } from '../target/preflight.js';
 import { registerGates, type GateGroup, type GateRecord } from '../load/suite.js';
 import { formatEndpoint } from '../core/address.js';
+import { interruptReason, signalExitCode } from '../core/exit-signal.js';
 
 /** Options of a suite run. */
 export interface LoadSuiteOptions {
@@ -23,6 +24,11 @@ export interface LoadSuiteOptions {
   readonly groups?: readonly GateGroup[];
   /** Called as each gate ends. */
   readonly onGate?: (g: GateRecord) => void;
+  /**
+   * Aborting it stops the suite: the gate under way ends early and it and the later gates are recorded
+   * as not run (`GateRecord.notRun`); the run is marked `interrupted` with the abort reason.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What a suite run produced. */
@@ -40,7 +46,12 @@ export interface LoadSuiteRun {
    * one gate "preflight" whose error is the diagnosis, and `exitCode` is 69.
    */
   readonly notStarted?: { readonly stage: 'preflight'; readonly diagnosis: string };
-  /** 0 every gate passed, 1 a threshold breached, 70 a gate could not run, 69 it did not start. */
+  /** Set when `signal` stopped the suite: the abort reason (the CLI's signal name). */
+  readonly interrupted?: string;
+  /**
+   * 0 every gate passed, 1 a threshold breached, 70 a gate could not run, 69 it did not start,
+   * 130/143 interrupted (SIGINT/SIGTERM).
+   */
   readonly exitCode: number;
   readonly startedAt: string;
   readonly durationMs: number;
@@ -79,6 +90,7 @@ export async function runLoadSuite(options: LoadSuiteOptions = {}): Promise<Load
         registerGates(root, options.groups ?? LOAD_GATES, {
           target: formatEndpoint(target.address, target.port),
           ownTarget: options.ownTarget ?? false,
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
           record: (g) => {
             gates.push(g);
             options.onGate?.(g);
@@ -86,11 +98,20 @@ export async function runLoadSuite(options: LoadSuiteOptions = {}): Promise<Load
         }),
       timeoutMs: GATE_TIMEOUT_MS,
     });
-    const exitCode = gates.some((g) => g.error !== undefined) ? 70 : gates.every((g) => g.passed) ? 0 : 1;
+    const interrupted = options.signal?.aborted === true ? interruptReason(options.signal) : undefined;
+    const exitCode =
+      interrupted !== undefined
+        ? signalExitCode(interrupted)
+        : gates.some((g) => g.error !== undefined)
+          ? 70
+          : gates.every((g) => g.passed)
+            ? 0
+            : 1;
     return {
       runId,
       target,
       gates,
+      ...(interrupted === undefined ? {} : { interrupted }),
       exitCode,
       startedAt,
       durationMs: Date.now() - started,

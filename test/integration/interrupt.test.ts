@@ -1,8 +1,8 @@
 /**
- * Ctrl-C keeps results: a signal to `echolot check` or `echolot load` (a search too) stops the run
- * cleanly, writes every report marked interrupted and exits 130 (SIGINT) or 143 (SIGTERM); a second
- * signal quits at once; and the reference server a load starts in a child process never outlives the
- * harness, not even a harness killed with SIGKILL.
+ * Ctrl-C keeps results: a signal to `echolot check` or `echolot load` (a search and the suite too)
+ * stops the run cleanly, writes every report marked interrupted and exits 130 (SIGINT) or 143
+ * (SIGTERM); a second signal quits at once; and the reference server a load starts in a child
+ * process never outlives the harness, not even a harness killed with SIGKILL.
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -236,6 +236,40 @@ describe('interrupting check and load (CLI) [io]', function () {
     expect(load.statement).to.match(/^interrupted by SIGINT after \d+ trials?: /);
     expect(run.out()).to.include('"type":"result"');
     expect(run.err()).to.include('INTERRUPTED: interrupted by SIGINT');
+  });
+
+  it('load --suite: SIGINT keeps the gates that ended, records the rest as not run, writes every report and exits 130', async () => {
+    const run = cli(['load', '--suite', '--report-dir', dir]);
+    const gateLines = (): number =>
+      run
+        .out()
+        .split('\n')
+        .filter((l) => /^\s+\[(ok|FAIL|ERROR)\]/.test(l)).length;
+    await until('a gate line', () => (gateLines() >= 1 ? true : undefined), 30_000);
+    const ended = gateLines();
+    run.child.kill('SIGINT');
+    const { code } = await within(run.exited, WAIT_MS, 'the interrupted suite to exit');
+    expect(code, run.err()).to.equal(130);
+    expect(run.out()).to.match(/interrupted by SIGINT: \d+ not run/);
+
+    const d = runDir(dir);
+    for (const f of ['summary.json', 'junit.xml', 'index.html', 'mochawesome.html'])
+      expect(existsSync(join(d, f)), f).to.equal(true);
+    const summary = JSON.parse(readFileSync(join(d, 'summary.json'), 'utf8')) as {
+      results: {
+        tests: { status: string; message: string }[];
+        environment: { extra: { interrupted?: string; exitCode: number } };
+      };
+    };
+    expect(summary.results.environment.extra).to.include({ interrupted: 'SIGINT', exitCode: 130 });
+    const tests = summary.results.tests;
+    const skipped = tests.filter((t) => t.status === 'skipped');
+    // The gates that ended before the signal keep their verdicts; the one under way and the later ones are not run.
+    expect(tests.length - skipped.length).to.be.at.least(ended);
+    expect(skipped.length).to.be.at.least(1);
+    for (const t of skipped) expect(t.message).to.equal('not run: interrupted by SIGINT');
+    expect(readFileSync(join(d, 'junit.xml'), 'utf8')).to.include('name="interrupted" value="SIGINT"');
+    expect(readFileSync(join(d, 'index.html'), 'utf8')).to.include('INTERRUPTED');
   });
 
   it('load: a harness killed with SIGKILL takes its server child with it within 2 s', async function () {

@@ -104,7 +104,7 @@ function checkSummary(): Doc {
   return JSON.parse(renderSummaryJson(summary)) as Doc;
 }
 
-function loadSuiteSummary(): Doc {
+function loadSuiteSummary(extra: Partial<LoadSuiteRun> = {}): Doc {
   const suite: LoadSuiteRun = {
     runId: '20260101T000000Z-77aa01',
     target: { input: 'embedded reference server', address: '127.0.0.1', port: 40_000, embedded: true },
@@ -141,6 +141,7 @@ function loadSuiteSummary(): Doc {
     startedAt: '2026-01-01T00:00:00.100Z',
     durationMs: 2708.45,
     mochawesome: {},
+    ...extra,
   };
   return JSON.parse(renderLoadSuiteSummary(suite)) as Doc;
 }
@@ -216,6 +217,23 @@ describe('summary.json is valid CTRF', () => {
     expect(doc.results.tests[1]?.message).to.match(/^FAIL p50<1ns .*; ok loss<5%/);
     expect(doc.results.tests[0]?.extra).to.include({ loadRunId: 'a1b2c3d4e5f60718', mode: 'rate' });
     expect(doc.results.summary).to.include({ tests: 3, passed: 1, failed: 1, other: 1, suites: 3 });
+  });
+
+  it('renders an interrupted suite that the CTRF schema accepts: the gates not run as skipped, saying why', () => {
+    const notRun = {
+      title: 'echoes at least 2000/s',
+      file: 'load/4-flood.ts',
+      passed: false,
+      notRun: 'interrupted by SIGINT',
+      thresholds: [],
+      durationMs: 0.5,
+    };
+    const interrupted = loadSuiteSummary({ gates: [notRun], interrupted: 'SIGINT', exitCode: 130 });
+    expect(problemsOf(interrupted)).to.deep.equal([]);
+    expect(interrupted.results.tests.map((t) => [t.status, t.message])).to.deep.equal([
+      ['skipped', 'not run: interrupted by SIGINT'],
+    ]);
+    expect(JSON.stringify(interrupted.results)).to.include('"interrupted":"SIGINT"');
   });
 
   it("renders a load run's summary that the CTRF schema accepts: a breached threshold with its value and unit, 'generator healthy'", () => {
