@@ -1,5 +1,5 @@
 import type { LatencySummary } from '../load/types.js';
-import type { GateRecord } from '../load/suite.js';
+import { gateProblem, gateStatus, type GateStatus } from '../load/gate-status.js';
 import type { LoadSuiteRun } from '../runner/load-suite-run.js';
 import type { CaseResult } from '../results/case-result.js';
 import { caseExpectations, type Summary } from '../results/summary.js';
@@ -276,9 +276,13 @@ ${charts.map(renderChart).join('\n')}
 </section>`;
 }
 
-/** A gate's verdict as the suite's other reports say it: ERROR (it could not run), FAIL or PASS. */
-const gateVerdict = (g: GateRecord): Verdict =>
-  g.notRun !== undefined ? 'NOT-RUN' : g.error !== undefined ? 'ERROR' : g.passed ? 'PASS' : 'FAIL';
+/** A gate's verdict as the suite's other reports say it: NOT-RUN (interrupted), ERROR (it could not run), FAIL or PASS. */
+const GATE_VERDICT: Record<GateStatus, Verdict> = {
+  passed: 'PASS',
+  failed: 'FAIL',
+  error: 'ERROR',
+  'not-run': 'NOT-RUN',
+};
 
 function renderSuite(run: Omit<LoadSuiteRun, 'mochawesome'>): string {
   const ok = run.exitCode === 0;
@@ -289,14 +293,15 @@ function renderSuite(run: Omit<LoadSuiteRun, 'mochawesome'>): string {
     : `${run.target.input} (${formatEndpoint(run.target.address, run.target.port)})`;
   const rows = run.gates
     .map((g) => {
-      const v = gateVerdict(g);
+      const v = GATE_VERDICT[gateStatus(g)];
+      const problem = gateProblem(g);
       const r = g.result;
       const figures = r
         ? `${esc(r.mode)}: ${count(r.counters.sent)} sent, ${count(r.rates.echoes)}/s echoed, p99 ${r.response.count === 0 ? '-' : esc(formatLatency(r.response.p99))}${r.generator.bottleneck ? '; <strong>the generator was the bottleneck</strong>' : ''}`
         : '-';
       const thresholds =
-        (g.notRun ?? g.error) !== undefined
-          ? `<div class="message">${esc(g.notRun === undefined ? (g.error ?? '') : `not run: ${g.notRun}`)}</div>`
+        problem !== undefined
+          ? `<div class="message">${esc(problem)}</div>`
           : g.thresholds.length === 0
             ? '<span class="muted">no thresholds</span>'
             : `<table class="thresholds"><tbody>${g.thresholds

@@ -1,5 +1,6 @@
 import type { IntervalStats, LatencySummary, LoadOptions, LoadResult } from '../load/types.js';
 import type { GateRecord } from '../load/suite.js';
+import { gateProblem, gateStatus, type GateStatus } from '../load/gate-status.js';
 import type { Threshold, ThresholdKind, ThresholdOutcome } from '../load/thresholds.js';
 import { formatEndpoint } from '../core/address.js';
 
@@ -305,32 +306,29 @@ export function renderProgressLine(interval: IntervalStats): string {
   return `  ${(interval.atMs / 1000).toFixed(1).padStart(6)} s  ${formatRate(interval.echoRate).padStart(9)} echoes/s  sent ${formatCount(interval.sent)}  lost ${formatCount(interval.lost)}  p50 ${formatLatency(interval.p50Us)}  p99 ${formatLatency(interval.p99Us)}  max ${formatLatency(interval.maxUs)}`;
 }
 
+/** A gate's mark on the console: colour and sign with colours, text without. */
+const GATE_MARK: Record<GateStatus, readonly [string, string, string]> = {
+  passed: ['32', '✓', '[ok]  '],
+  failed: ['31', '✗', '[FAIL]'],
+  error: ['31', '✗', '[ERROR]'],
+  'not-run': ['33', '-', '[not run]'],
+};
+
 /** One line per load gate of `--suite`: mark, title, then the breached thresholds or the error. */
 export function renderGateLine(g: GateRecord, style: LoadConsoleStyle): string {
-  const mark =
-    g.notRun !== undefined
-      ? style.color
-        ? paint(style, '33', '-')
-        : '[not run]'
-      : style.color
-        ? paint(style, g.passed ? '32' : '31', g.passed ? '✓' : '✗')
-        : g.passed
-          ? '[ok]  '
-          : g.error === undefined
-            ? '[FAIL]'
-            : '[ERROR]';
+  const [color, sign, plain] = GATE_MARK[gateStatus(g)];
+  const mark = style.color ? paint(style, color, sign) : plain;
+  const problem = gateProblem(g);
   const r = g.result;
   const figures = r
     ? `  (${r.mode}: ${formatCount(r.counters.sent)} sent, ${formatRate(r.rates.echoes)}/s echoed, p99 ${r.response.count === 0 ? '-' : formatLatency(r.response.p99)})`
     : '';
   const why =
-    g.notRun !== undefined
-      ? `\n      not run: ${g.notRun}`
-      : g.error !== undefined
-        ? `\n      ${g.error}`
-        : g.thresholds
-            .filter((t) => !t.ok)
-            .map((t) => `\n      breached ${t.threshold}, actual ${formatThresholdActual(t.kind, t.actual)}`)
-            .join('');
+    problem !== undefined
+      ? `\n      ${problem}`
+      : g.thresholds
+          .filter((t) => !t.ok)
+          .map((t) => `\n      breached ${t.threshold}, actual ${formatThresholdActual(t.kind, t.actual)}`)
+          .join('');
   return `  ${mark} ${g.title}${figures}${why}\n`;
 }

@@ -5,13 +5,15 @@ import { ECHOLOT_VERSION } from '../version.js';
 import { ctrfDocument, ctrfMs, renderCtrf, type CtrfTest } from './ctrf.js';
 import { renderJunitDocument } from './junit.js';
 import { formatThresholdActual } from './load-console.js';
+import { gateProblem, gateStatus, type GateStatus } from '../load/gate-status.js';
 
-const statusOf = (g: GateRecord): 'passed' | 'failed' | 'skipped' | 'other' =>
-  g.notRun !== undefined ? 'skipped' : g.error !== undefined ? 'other' : g.passed ? 'passed' : 'failed';
+/** A gate's CTRF status. */
+const CTRF_STATUS = { passed: 'passed', failed: 'failed', error: 'other', 'not-run': 'skipped' } as const;
+
+const statusOf = (g: GateRecord): (typeof CTRF_STATUS)[GateStatus] => CTRF_STATUS[gateStatus(g)];
 
 const messageOf = (g: GateRecord): string =>
-  (g.notRun === undefined ? undefined : `not run: ${g.notRun}`) ??
-  g.error ??
+  gateProblem(g) ??
   (g.thresholds.length === 0
     ? 'no thresholds'
     : g.thresholds
