@@ -1,4 +1,5 @@
 /** Pieces of synthetic LoadResults shared by the renderer, threshold and report tests. */
+import { sumCounters } from '../../harness/load/counters.js';
 import { LOAD_DEFAULTS } from '../../harness/load/options.js';
 import type { LatencySummary, LoadCounters, LoadResult } from '../../harness/load/types.js';
 
@@ -26,18 +27,11 @@ export const sampleOptions = (extra: Partial<LoadResult['options']> = {}): LoadR
 
 /** The counters of a run that sent 10 000 and got 9 880 back, nothing else wrong; `extra` replaces what a test is about. */
 export const sampleCounters = (extra: Partial<LoadCounters> = {}): LoadCounters => ({
+  ...sumCounters([]),
   sent: 10_000,
   received: 9_880,
   unique: 9_880,
   lost: 120,
-  late: 0,
-  duplicates: 0,
-  reordered: 0,
-  reorderExtentMax: 0,
-  corrupted: 0,
-  truncated: 0,
-  foreign: 0,
-  icmpErrors: 0,
   ...extra,
 });
 

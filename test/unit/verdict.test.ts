@@ -3,34 +3,11 @@ import { grade } from '../../harness/results/verdict.js';
 import { decideExitCode, summarize, type RunInfo } from '../../harness/results/summary.js';
 import { CATALOGUE } from '../../suites/conformance/catalogue.js';
 import type { CaseResult } from '../../harness/results/case-result.js';
+import { sampleResult, sampleRun } from '../helpers/check-sample.js';
 
-const run: RunInfo = {
-  runId: 'r',
-  tool: { name: 'echolot', version: '0' },
-  target: { input: 'x', host: 'h', address: '127.0.0.1', port: 7, family: 'IPv4', embedded: false },
-  options: { strict: false, selected: [], timeoutMs: 1000, retries: 2 },
-  platform: { os: 'linux', node: 'v20', privileged: false },
-  ioPath: 'node:dgram',
-  preflight: { rttMs: 0 },
-  startedAt: '2026-01-01T00:00:00.000Z',
-  finishedAt: '2026-01-01T00:00:01.000Z',
-  durationMs: 1000,
-};
+const run: RunInfo = sampleRun();
 
-const result = (id: string, verdict: CaseResult['verdict']): CaseResult => {
-  const def = CATALOGUE.find((c) => c.id === id);
-  if (!def) throw new Error(id);
-  return {
-    ...def,
-    klass: def.klass,
-    verdict,
-    message: '',
-    evidence: {},
-    attempts: 1,
-    durationMs: 1,
-    startedAt: '',
-  };
-};
+const result = (id: string, verdict: CaseResult['verdict']): CaseResult => sampleResult(id, verdict, '');
 
 describe('grading', () => {
   it('maps status and class to the verdict table of the catalogue', () => {
