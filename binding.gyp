@@ -11,7 +11,8 @@
         "native/client.c",
         "native/client_group.c",
         "native/probe_codec.c",
-        "native/tally.c"
+        "native/tally.c",
+        "native/plane.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [["OS!='linux'", {"type": "none", "sources/": [["exclude", "\\.c$"]]}]]

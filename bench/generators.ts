@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { runLoad } from '../harness/load/run-load.js';
+import type { LoadInternals } from '../harness/load/options.js';
 import type { LoadResult } from '../harness/load/types.js';
 import { BrokenSetup, ROOT, type BenchConfig } from './config.js';
 import { pinned, run, type Pinning } from './machine.js';
@@ -60,8 +61,18 @@ export interface Generators {
   cFlood(address: string, port: number, shape?: FloodShape): Promise<FloodSample>;
   cPingPong(address: string, port: number): Promise<PingPongSample>;
   naiveFlood(address: string, port: number): Promise<FloodSample>;
-  echolotFlood(address: string, port: number, shape?: FloodShape): Promise<FloodSample>;
-  echolotPingPong(address: string, port: number): Promise<PingPongSample>;
+  /** `internals.plane: false` keeps the closed loops on Node's loop (the data plane's A/B). */
+  echolotFlood(
+    address: string,
+    port: number,
+    shape?: FloodShape,
+    internals?: Pick<LoadInternals, 'plane'>,
+  ): Promise<FloodSample>;
+  echolotPingPong(
+    address: string,
+    port: number,
+    internals?: Pick<LoadInternals, 'plane'>,
+  ): Promise<PingPongSample>;
 }
 
 /** The generators with this run's payload, flows, window and durations, pinned to the generator CPU. */
@@ -124,25 +135,31 @@ export function makeGenerators(config: BenchConfig, pin: Pinning, buildDir: stri
       );
       return { rate: num(r.rate) };
     },
-    async echolotFlood(address, port, shape = base) {
-      const r: LoadResult = await runLoad({
-        ...echolotOptions(address, port, shape),
-        mode: 'flood',
-        flows: shape.flows,
-        window: shape.window,
-      });
+    async echolotFlood(address, port, shape = base, internals = {}) {
+      const r: LoadResult = await runLoad(
+        {
+          ...echolotOptions(address, port, shape),
+          mode: 'flood',
+          flows: shape.flows,
+          window: shape.window,
+        },
+        internals,
+      );
       return {
         rate: r.rates.echoes,
         ...(r.generator.bottleneck ? { bottleneck: r.generator.reasons } : {}),
       };
     },
-    async echolotPingPong(address, port) {
-      const r: LoadResult = await runLoad({
-        ...echolotOptions(address, port),
-        durationMs: config.pingPongMs,
-        mode: 'ping-pong',
-        flows: 1,
-      });
+    async echolotPingPong(address, port, internals = {}) {
+      const r: LoadResult = await runLoad(
+        {
+          ...echolotOptions(address, port),
+          durationMs: config.pingPongMs,
+          mode: 'ping-pong',
+          flows: 1,
+        },
+        internals,
+      );
       return { p50Us: r.response.p50, p99Us: r.response.p99 };
     },
   };

@@ -113,6 +113,12 @@ export function generatorRows(g: Generators, mmsg: Server): Row[] {
       'generator',
     ),
     flood(
+      'generator.echolot-loop',
+      "echolot generator, closed loops on Node's loop (no data-plane thread)",
+      () => g.echolotFlood(mmsg.address, mmsg.port, g.base, { plane: false }),
+      'generator',
+    ),
+    flood(
       'generator.naive',
       'naive node:dgram generator',
       () => g.naiveFlood(mmsg.address, mmsg.port),
@@ -260,6 +266,14 @@ export function pingPongRows(g: Generators, mmsg: Server): Row[] {
       label: 'echolot --mode ping-pong --flows 1',
       unit: 'us p50',
       measure: () => g.echolotPingPong(mmsg.address, mmsg.port),
+      samples: [],
+    },
+    {
+      id: 'ping-pong.echolot-loop',
+      group: 'ping-pong',
+      label: "echolot --mode ping-pong --flows 1, on Node's loop (no data-plane thread)",
+      unit: 'us p50',
+      measure: () => g.echolotPingPong(mmsg.address, mmsg.port, { plane: false }),
       samples: [],
     },
     {

@@ -75,6 +75,12 @@ const RATIOS: readonly RatioSpec[] = [
     'share of the machine the generator reaches',
     AT_LEAST_C,
   ],
+  [
+    "echolot generator, data-plane thread / Node's loop",
+    'generator.echolot',
+    'generator.echolot-loop',
+    'above 1: the thread of its own helps the flood',
+  ],
   ...LARGE_SIZES.map((size): RatioSpec => [
     `echolot generator / C generator, ${size} B`,
     `generator.echolot.${size}`,
@@ -95,6 +101,12 @@ const RATIOS: readonly RatioSpec[] = [
     'ping-pong.c',
     'round-trip overhead of the node generator (1 = none)',
     PING_PONG_GOAL,
+  ],
+  [
+    "ping-pong p50 data-plane thread / Node's loop",
+    'ping-pong.echolot',
+    'ping-pong.echolot-loop',
+    'below 1: the thread of its own shortens the round trip',
   ],
   [
     'ping-pong p50 echolot / sockperf',

@@ -14,27 +14,28 @@
 #include <unistd.h>
 
 /*
- * One recvmmsg of at most `max` datagrams on a probe client, decoded into rows. Returns the rows written; 0 with
+ * One recvmmsg (with these flags: MSG_DONTWAIT on a polled socket) of at most `max` datagrams on a probe client
+ * into these buffers (BATCH x SLOT bytes of data), decoded into rows. Returns the rows written; 0 with
  * *err = 0 when nothing is waiting, 0 with *err set when the socket reported an error (an ICMP report on the
  * connected socket, consumed by this call).
  */
-static int probe_recv(Sock *s, double *rows, int max, int *err) {
-  Shared *sh = s->sh;
+int probe_recv(Sock *s, struct mmsghdr *msgs, struct iovec *iov, uint8_t *data, double *rows, int max, int flags,
+               int *err) {
   *err = 0;
   for (int i = 0; i < max; i++) {
-    struct msghdr *h = &sh->msgs[i].msg_hdr;
+    struct msghdr *h = &msgs[i].msg_hdr;
     memset(h, 0, sizeof *h);
-    sh->iov[i].iov_base = sh->data + (size_t)i * SLOT;
-    sh->iov[i].iov_len = SLOT;
-    h->msg_iov = &sh->iov[i];
+    iov[i].iov_base = data + (size_t)i * SLOT;
+    iov[i].iov_len = SLOT;
+    h->msg_iov = &iov[i];
     h->msg_iovlen = 1;
   }
   for (;;) {
-    int n = recvmmsg(s->fd, sh->msgs, (unsigned)max, MSG_DONTWAIT, NULL);
+    int n = recvmmsg(s->fd, msgs, (unsigned)max, flags, NULL);
     if (n > 0) {
       double t = now_ns();
       for (int i = 0; i < n; i++)
-        probe_decode(&s->probe, sh->data + (size_t)i * SLOT, sh->msgs[i].msg_len, rows + (size_t)i * P_STRIDE, t);
+        probe_decode(&s->probe, data + (size_t)i * SLOT, msgs[i].msg_len, rows + (size_t)i * P_STRIDE, t);
       return n;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -83,7 +84,7 @@ void window_free(Sock *s) {
 }
 
 /* A reply (or any copy of one) to probe `seq` frees its slot, once. */
-static void window_answer(Sock *s, double seq) {
+void window_answer(Sock *s, double seq) {
   double i = seq - s->win_seq;
   if (i < 0 || i >= s->win_count) return;
   uint32_t k = (s->win_head + (uint32_t)i) % s->win_cap;
@@ -93,7 +94,7 @@ static void window_answer(Sock *s, double seq) {
 }
 
 /* Drops settled probes from the head; with now >= 0 also frees the slots of probes unanswered for expire_ns. */
-static void window_settle(Sock *s, double now) {
+void window_settle(Sock *s, double now) {
   while (s->win_count > 0) {
     uint32_t k = s->win_head;
     if (!s->win_free[k]) {
@@ -111,7 +112,7 @@ static void window_settle(Sock *s, double now) {
  * of the send arena, all stamped `now` (due when sent). Returns how many were handed to the kernel or its
  * queue; *err gets the first hard errno.
  */
-static uint32_t window_fill(Sock *s, double now, int *err) {
+uint32_t window_fill(Sock *s, double now, int *err) {
   uint32_t sent = 0;
   *err = 0;
   if (!s->win_on || s->closed || now >= s->end_ns) return 0;
@@ -217,7 +218,7 @@ static void group_on_poll(uv_poll_t *handle, int status, int events) {
       }
       int err;
       double *rows = sh->grows + (size_t)used * P_STRIDE;
-      int n = probe_recv(s, rows, BATCH, &err);
+      int n = probe_recv(s, sh->msgs, sh->iov, sh->data, rows, BATCH, MSG_DONTWAIT, &err);
       if (n > 0) {
         if (s->win_on)
           for (int i = 0; i < n; i++) {

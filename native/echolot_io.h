@@ -25,7 +25,8 @@
  * loop_guard.c (ends echo loops between two servers),
  * client.c (client sockets' send arena), client_group.c (the probe group and window mode),
  * probe_codec.c (the load probe format), tally.c (the load generator's accounting: counters and latency
- * histograms, per probe sent and per reply).
+ * histograms, per probe sent and per reply), plane.c (the data plane: window-mode probe clients on a thread of
+ * their own instead of Node's loop).
  */
 #ifndef ECHOLOT_IO_H
 #define ECHOLOT_IO_H
@@ -34,6 +35,7 @@
 #define _GNU_SOURCE /* recvmmsg, sendmmsg, struct in6_pktinfo */
 #endif
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -238,6 +240,9 @@ typedef struct Sock {
   struct FlowTally *ftally;
   napi_ref tally_ref;
   int gso; /* probe clients: equal-length batches go out as UDP GSO sends (client.c) */
+  /* Window mode driven by a data plane's thread (plane.c) instead of the group's uv_poll; NULL = not. */
+  struct Plane *plane;
+  uint32_t plane_member;
 } Sock;
 
 static inline double now_ns(void) { return (double)uv_hrtime(); }
@@ -296,6 +301,11 @@ napi_value sock_send(napi_env env, napi_callback_info info);
 napi_value sock_start_probe_client(napi_env env, napi_callback_info info);
 
 /* client_group.c: the probe group and window mode */
+int probe_recv(Sock *s, struct mmsghdr *msgs, struct iovec *iov, uint8_t *data, double *rows, int max, int flags,
+               int *err);
+void window_answer(Sock *s, double seq);
+void window_settle(Sock *s, double now);
+uint32_t window_fill(Sock *s, double now, int *err);
 int group_join(Sock *s);
 void group_leave(Sock *s);
 void window_free(Sock *s);
@@ -307,8 +317,14 @@ napi_value sock_window_tick(napi_env env, napi_callback_info info);
 napi_value tally_register(napi_env env, napi_value exports);
 struct Tally *tally_of(napi_env env, napi_value v);
 struct FlowTally *tally_attach(struct Tally *t, uint32_t flow);
+void tally_lock(struct Tally *t, pthread_mutex_t *mu);
 void tally_sent(struct Tally *t, struct FlowTally *f, double seq, double intended, double actual);
 void tally_reply(struct Tally *t, struct FlowTally *f, const double *row);
+
+/* plane.c: the data plane's thread for window-mode probe clients */
+napi_value plane_register(napi_env env, napi_value exports);
+void plane_release(Sock *s);
+void plane_update_poll(Sock *s);
 
 #pragma GCC visibility pop
 

@@ -167,7 +167,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"shared", NULL, get_shared, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));
-  return tally_register(env, exports);
+  if (tally_register(env, exports) == NULL) return NULL;
+  return plane_register(env, exports);
 }
 
 NAPI_MODULE_INIT() { return init(env, exports); }

@@ -57,6 +57,10 @@ void update_poll(Sock *s) {
   int want = UV_READABLE | (s->q_count > 0 ? UV_WRITABLE : 0);
   if (want == s->events) return;
   s->events = want;
+  if (s->plane != NULL) {
+    plane_update_poll(s);
+    return;
+  }
   if (s->group != NULL) {
     struct epoll_event ev = {.events = EPOLLIN | (s->q_count > 0 ? EPOLLOUT : 0), .data.u32 = s->member};
     epoll_ctl(s->group->epfd, EPOLL_CTL_MOD, s->fd, &ev);

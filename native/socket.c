@@ -141,6 +141,7 @@ static void on_poll_closed(uv_handle_t *h) {
 
 static void do_close(Sock *s) {
   if (s->closed) return;
+  plane_release(s);
   s->closed = 1;
   release_refs(s);
   if (s->group != NULL) {

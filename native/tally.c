@@ -75,6 +75,8 @@ typedef struct Tally {
   uint32_t nbuckets;
   FlowTally **flows;
   uint32_t nflows, flows_cap;
+  /* Held by a data plane's thread while it accounts (plane.c); JavaScript's reads take it too. NULL = none. */
+  pthread_mutex_t *lock;
 } Tally;
 
 static int half_mag_of(int digits) {
@@ -416,6 +418,17 @@ static Tally *this_tally(napi_env env, napi_callback_info info, size_t *argc, na
 
 Tally *tally_of(napi_env env, napi_value v) { return unwrap_tally(env, v); }
 
+/* While a data plane's thread accounts in t, its lock guards t (NULL: back on Node's thread alone). */
+void tally_lock(Tally *t, pthread_mutex_t *mu) { t->lock = mu; }
+
+static void lock(Tally *t) {
+  if (t->lock != NULL) pthread_mutex_lock(t->lock);
+}
+
+static void unlock(Tally *t) {
+  if (t->lock != NULL) pthread_mutex_unlock(t->lock);
+}
+
 static void finalize_tally(napi_env env, void *data, void *hint) {
   (void)hint;
   Tally *t = data;
@@ -484,8 +497,13 @@ static napi_value tally_measure(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   Tally *t = this_tally(env, info, &argc, argv);
   if (t == NULL) return NULL;
-  CHECK(napi_get_value_double(env, argv[0], &t->start));
-  CHECK(napi_get_value_double(env, argv[1], &t->end));
+  double start, end;
+  CHECK(napi_get_value_double(env, argv[0], &start));
+  CHECK(napi_get_value_double(env, argv[1], &end));
+  lock(t);
+  t->start = start;
+  t->end = end;
+  unlock(t);
   return NULL;
 }
 
@@ -511,6 +529,7 @@ static napi_value tally_collect(napi_env env, napi_callback_info info) {
   Tally *t = this_tally(env, info, &argc, NULL);
   if (t == NULL) return NULL;
   Out o = {0};
+  lock(t);
   for (int k = 0; k < 3; k++) out_hist(&o, &t->hist[k], k, 0);
   for (uint32_t i = 0; i < t->nbuckets; i++) {
     Bucket *b = &t->buckets[i];
@@ -533,6 +552,7 @@ static napi_value tally_collect(napi_env env, napi_callback_info info) {
     out_put(&o, f->flow);
     for (int k = 0; k < TALLY_FLOW_COUNT; k++) out_put(&o, f->c[k]);
   }
+  unlock(t);
   if (o.failed) {
     free(o.d);
     return throw_msg(env, "out of memory");

@@ -8,6 +8,8 @@ import { ioPath, PROBE_STATUS, type IoPath, type NativeTallyHandle } from '../ne
 import type { Family } from '../protocol/constants.js';
 import { decodeProbe, encodeProbe, type ProbeDecode } from '../protocol/probe-codec.js';
 import { clockNs } from './clock.js';
+import type { LoadInternals } from './options.js';
+import type { LoadMode } from './types.js';
 import { FlowCounters } from './counters.js';
 
 /** Errnos that a connected UDP socket reports for ICMP errors. */
@@ -254,9 +256,24 @@ export function flowIo(): IoPath {
   return ioPath();
 }
 
-/** LoadResult.ioPath: the I/O path in words. */
-export function flowIoPath(): string {
-  return flowIo() === 'native'
-    ? 'native: recvmmsg/sendmmsg batches, probes encoded, checked and accounted in C, all flows in one epoll set, JavaScript reads the counts per interval, main thread'
-    : 'node:dgram, one send and one message event per datagram, main thread';
+/**
+ * Whether a share's closed loops (flood, ping-pong) run on a native data-plane thread (NativePlane):
+ * on the native path with the accounting in C, unless `internals.plane` is false (A/B).
+ */
+export function dataPlaneWanted(
+  mode: LoadMode,
+  internals: Pick<LoadInternals, 'plane' | 'jsAccounting'>,
+): boolean {
+  return (
+    flowIo() === 'native' && mode !== 'rate' && internals.plane !== false && internals.jsAccounting !== true
+  );
+}
+
+/** LoadResult.ioPath: the I/O path of a run in this mode, in words. */
+export function flowIoPath(mode: LoadMode, internals: Pick<LoadInternals, 'plane' | 'jsAccounting'>): string {
+  if (flowIo() !== 'native') return 'node:dgram, one send and one message event per datagram, main thread';
+  const loops = dataPlaneWanted(mode, internals)
+    ? 'the closed loops on a native data-plane thread'
+    : 'all flows in one epoll set';
+  return `native: recvmmsg/sendmmsg batches, probes encoded, checked and accounted in C, ${loops}, JavaScript reads the counts per interval, main thread`;
 }

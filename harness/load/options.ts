@@ -108,6 +108,8 @@ export interface LoadInternals {
   readonly safetyRate?: number;
   /** Native I/O path: account the replies in JavaScript from C's rows instead of in C (comparisons, A/B). */
   readonly jsAccounting?: boolean;
+  /** Native window mode accounted in C: false keeps the closed loops on the thread's loop instead of the data plane (A/B). */
+  readonly plane?: boolean;
 }
 
 /**

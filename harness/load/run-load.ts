@@ -137,6 +137,15 @@ async function measureInProcess(
     o.signal,
   );
   if (!outcome || !before || !after) throw new Error('the load engine finished without an outcome');
-  const result = assemble(o, target, runIdBytes, startedAt, [outcome], before, after, flowIoPath());
+  const result = assemble(
+    o,
+    target,
+    runIdBytes,
+    startedAt,
+    [outcome],
+    before,
+    after,
+    flowIoPath(o.mode, internals),
+  );
   return { result, raw: rawOf(outcome, [outcome], t0EpochMs) };
 }

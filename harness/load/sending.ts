@@ -2,9 +2,10 @@
  * The sending side of one share: rate mode on the pacer's schedule, flood and ping-pong through the
  * window (in C on the native path, docs/load.md "I/O path"), until the end of the measurement.
  */
+import { NativeClient, NativePlane } from '../net/native-client.js';
 import type { ShareAccounting } from './accounting.js';
 import { busyWait, clockNs } from './clock.js';
-import type { Flow } from './flows.js';
+import { dataPlaneWanted, type Flow } from './flows.js';
 import type { LoadInternals, ResolvedLoadOptions } from './options.js';
 import { makeSchedule, runPacer, type Schedule } from './pacer.js';
 import { seededRandom } from './seeded-random.js';
@@ -99,6 +100,7 @@ export async function sendProbes(
   const expireNs = Math.max(10, Math.min(o.drainMs, 200)) * 1e6;
   while (clockNs() < t0) busyWait(0.05);
   const nativeWindow = flows.every((f) => f.startWindow(window, expireNs, acc.measureEnd));
+  const plane = nativeWindow ? startPlane(o, flows, acc, internals) : undefined;
   acc.driver = new WindowDriver(
     flows,
     window,
@@ -107,7 +109,29 @@ export async function sendProbes(
     (f, now) => sendProbe(f, undefined, now),
     onTick,
     nativeWindow ? (f, count, atNs) => acc.sentRun(f, count, f.nextSeq, atNs) : undefined,
+    plane,
   );
-  await acc.driver.run();
+  try {
+    await acc.driver.run();
+  } finally {
+    // The drain's replies are read on this thread's loop again.
+    plane?.stop();
+  }
   return 0;
+}
+
+/**
+ * Native window mode accounted in C (dataPlaneWanted): the flows' closed loops move to a thread of
+ * their own, the data plane (docs/load.md "I/O path"). Undefined: they stay on this thread's loop.
+ */
+function startPlane(
+  o: Pick<ResolvedLoadOptions, 'mode'>,
+  flows: readonly Flow[],
+  acc: ShareAccounting,
+  internals: LoadInternals,
+): NativePlane | undefined {
+  if (!dataPlaneWanted(o.mode, internals) || acc.tally === undefined) return undefined;
+  const clients = flows.map((f) => f.client);
+  if (!clients.every((c) => c instanceof NativeClient)) return undefined;
+  return NativePlane.start(acc.tally, clients as NativeClient[]);
 }

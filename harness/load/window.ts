@@ -3,9 +3,11 @@
  * sends the next one as soon as a slot frees. A probe unanswered for `expireNs` frees its slot, so
  * loss cannot starve the window (its answer still counts if it arrives later). On the native path the
  * loop itself runs in C (Flow.startWindow) and the driver only ticks it: expiry and top-ups after a
- * quiet spell.
+ * quiet spell; on the data plane (NativePlane) its thread does those too, and the driver only hands on
+ * the sockets' errors and a cut-short end.
  */
 import { clockNs } from './clock.js';
+import type { NativePlane } from '../net/native-client.js';
 import type { Flow } from './flows.js';
 
 /** How often the driver expires old probes and refills windows, ms. */
@@ -29,6 +31,8 @@ export class WindowDriver {
     private readonly onTick?: () => void,
     /** Native window mode: the flows' loops run in C; a tick's top-up of `count` probes sent at `atNs`. */
     private readonly nativeSent?: (flow: Flow, count: number, atNs: number) => void,
+    /** The data plane running the flows' native loops on its own thread. */
+    private readonly plane?: NativePlane,
   ) {}
 
   /** Tops up one flow's window (called after every freed slot). */
@@ -73,14 +77,19 @@ export class WindowDriver {
           return;
         }
         const nativeSent = this.nativeSent;
-        for (const f of this.flows) {
-          if (nativeSent !== undefined) {
-            const t = f.windowTick();
-            if (t.sent > 0) nativeSent(f, t.sent, t.atNs);
-            continue;
+        if (this.plane !== undefined) {
+          this.plane.poll();
+          this.plane.cut(endNs);
+        } else {
+          for (const f of this.flows) {
+            if (nativeSent !== undefined) {
+              const t = f.windowTick();
+              if (t.sent > 0) nativeSent(f, t.sent, t.atNs);
+              continue;
+            }
+            this.expire(f, now);
+            this.fill(f);
           }
-          this.expire(f, now);
-          this.fill(f);
         }
         setTimeout(tick, Math.min(HOUSEKEEPING_MS, Math.max(0, Math.ceil((endNs - now) / 1e6))));
       };

@@ -6,6 +6,7 @@ import {
   nativeIo,
   PROBE_SEGMENT_STRIDE,
   type NativeModule,
+  type NativePlaneHandle,
   type NativeShared,
   type NativeSocket,
   type NativeTallyHandle,
@@ -221,6 +222,11 @@ export class NativeClient {
     return { sent, atNs };
   }
 
+  /** Adds this client, in window mode, to a data plane (see NativePlane). */
+  joinPlane(plane: NativePlaneHandle): void {
+    plane.add(this.socket);
+  }
+
   /** Probe group: an error this client's socket reported (an ICMP report on the connected socket). */
   faultIn(errno: string): void {
     if (!this.closed) this.onFault(errno);
@@ -297,5 +303,50 @@ export class NativeClient {
       if (this.group?.members[this.member] === this) this.group.members[this.member] = undefined;
     }
     return Promise.resolve();
+  }
+}
+
+/**
+ * Window-mode clients of one Tally on a native thread of their own (NativePlaneHandle): replies are read,
+ * accounted and answered with new probes there, without a wake-up of this thread's loop. What the sockets
+ * report reaches each client's fault handler at poll() and stop().
+ */
+export class NativePlane {
+  private constructor(
+    private readonly plane: NativePlaneHandle,
+    private readonly members: readonly NativeClient[],
+  ) {}
+
+  /** Starts a plane for these clients (in window mode, accounted in `tally`); undefined without the native module. */
+  static start(tally: NativeTallyHandle, clients: readonly NativeClient[]): NativePlane | undefined {
+    const native = nativeIo();
+    if (native === undefined) return undefined;
+    const plane = new native.Plane(tally);
+    for (const c of clients) c.joinPlane(plane);
+    plane.start();
+    return new NativePlane(plane, clients);
+  }
+
+  /** Hands what the sockets reported since the last call to their clients' fault handlers, once per report. */
+  poll(): void {
+    const e = this.plane.errors();
+    for (let i = 0; i < e.length; i += 3) {
+      const member = e[i] as number;
+      const errno = ERRNO_NAMES.get(e[i + 1] as number) ?? `E${e[i + 1]}`;
+      // Reports beyond the kinds kept per socket (rare: five kinds of error in one poll) go to the first client.
+      const client = this.members[member < 0 ? 0 : member];
+      for (let k = 0; k < (e[i + 2] as number); k++) client?.faultIn(member < 0 ? 'EOVERFLOW' : errno);
+    }
+  }
+
+  /** Sending ends at `endNs` (performance.now()'s clock, ns) if that is earlier: a run cut short. */
+  cut(endNs: number): void {
+    this.plane.setEnd(endNs);
+  }
+
+  /** Ends the thread (the clients go back to this thread's loop) and hands over the last reports. */
+  stop(): void {
+    this.plane.stop();
+    this.poll();
   }
 }

@@ -102,6 +102,27 @@ export interface NativeTallyHandle {
   collect(): Float64Array;
 }
 
+/**
+ * Window-mode probe clients (flood, ping-pong) of one Tally on a native thread: it waits on their sockets,
+ * accounts each reply in the Tally and refills the window without waking this thread's loop, and expires
+ * unanswered probes. The Tally's collect() and measure() stay callable while it runs.
+ */
+export interface NativePlaneHandle {
+  /** Adds a socket in window mode (startWindow) whose accounting is the plane's Tally; before start(). */
+  add(socket: NativeSocket): void;
+  /** Starts the thread, which sends the first windows. Once. */
+  start(): void;
+  /** Sending ends at `endNs` (the sockets' clock) if that is earlier than their end: a run cut short. */
+  setEnd(endNs: number): void;
+  /**
+   * What the sockets reported since the last call: [member (add() order), errno, count] triples; a member
+   * of -1 counts errors that did not fit.
+   */
+  errors(): Float64Array;
+  /** Ends the thread and hands the sockets back to this thread's loop (which drains them). Idempotent. */
+  stop(): void;
+}
+
 /** Record kinds of NativeTallyHandle.collect(). */
 export const TALLY_RECORD = Object.freeze({ hist: 1, series: 2, flow: 3 });
 
@@ -174,6 +195,11 @@ export interface NativeModule {
     closedLoop: boolean,
     clockOffsetNs: number,
   ) => NativeTallyHandle;
+  /**
+   * A data plane: window-mode probe clients of one Tally driven by a thread of their own instead of
+   * this thread's loop (see NativePlaneHandle).
+   */
+  readonly Plane: new (tally: NativeTallyHandle) => NativePlaneHandle;
   /**
    * `values` (us) recorded as a Tally records latencies into a histogram of `digits` significant digits:
    * [n, lo, hi, sum, sumSq, (counts index, count)...] (the C histogram, for tests).
