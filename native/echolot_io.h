@@ -318,6 +318,7 @@ napi_value tally_register(napi_env env, napi_value exports);
 struct Tally *tally_of(napi_env env, napi_value v);
 struct FlowTally *tally_attach(struct Tally *t, uint32_t flow);
 void tally_lock(struct Tally *t, pthread_mutex_t *mu);
+double tally_offset(const struct Tally *t);
 void tally_sent(struct Tally *t, struct FlowTally *f, double seq, double intended, double actual);
 void tally_reply(struct Tally *t, struct FlowTally *f, const double *row);
 

@@ -5,6 +5,11 @@
  * which is what one round trip of ping-pong costs on the loop. JavaScript reads the Tally as before (collect()
  * and measure() take the plane's lock while it runs) and polls the errors the sockets reported.
  *
+ * Rate mode (startRate): JavaScript keeps the schedule (which flow, sequence number, intended time and length of
+ * every probe) and writes it some milliseconds ahead into a ring; the thread sleeps until the next intended time
+ * (epoll_pwait2, timer slack 1 ns) and sends every probe due, stamped with the time it went out. The send lag is
+ * then the thread's wake-up, not the event loop's.
+ *
  * start(): the clients leave their group's epoll set (they stay its members) for the plane's, and the thread
  * sends the first windows. stop(): the thread ends and the clients go back to the group, whose uv_poll drains
  * whatever still arrives. A plane runs once.
@@ -19,15 +24,24 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <math.h>
 #include <unistd.h>
 
 /* Expiry of unanswered probes and top-ups after a quiet spell: the WindowDriver's HOUSEKEEPING_MS. */
 #define PLANE_HOUSEKEEPING_NS 2e6
+/* Rate mode: a send due sooner than this is waited for by polling the sockets instead of sleeping (as the
+ * JavaScript pacer polls for its last POLL_BELOW_NS), ns. */
+#define PLANE_SPIN_NS 50e3
+/* Rate mode: most sends per wake-up before the sockets are read again (the pacer's MAX_BURST). */
+#define PLANE_BURST 2048
 /* Kinds of error (errno) kept per member between two polls; further kinds are counted as dropped. */
 #define PLANE_ERR_KINDS 4
 #define PLANE_MAGIC 0x504c4e45u
-/* The epoll key of the stop eventfd, which only wakes the thread (member keys are indexes). */
-#define PLANE_STOP_KEY UINT32_MAX
+/* The epoll key of the wake eventfd (stop, new sends in an empty ring); member keys are indexes. */
+#define PLANE_WAKE_KEY UINT32_MAX
+/* A rate-mode ring entry: member (add() order), sequence number, intended send time (JavaScript's clock), length. */
+enum { RE_MEMBER, RE_SEQ, RE_INTENDED, RE_LENGTH, RE_STRIDE };
 
 /* A member's errors since the last poll, by errno. */
 typedef struct {
@@ -47,11 +61,23 @@ typedef struct Plane {
   int epfd, stopfd;
   pthread_t thread;
   int running, stopped;
-  int blocking; /* one member: plane_blocking_loop */
+  int blocking; /* one member in window mode: plane_blocking_loop */
   atomic_int quit;
   pthread_mutex_t mu;
   uint32_t nerrors; /* members with errors */
   double dropped_errors;
+  /* Rate mode: the ring of scheduled sends (JavaScript memory), entries [head, tail) not sent yet. */
+  int rate_on;
+  double *ring;
+  napi_ref ring_ref;
+  uint32_t ring_cap;
+  uint64_t head, tail;
+  double rate_end; /* entries intended from here on are dropped: a run cut short */
+  double offset;   /* JavaScript's clock minus uv_hrtime */
+  uint32_t *mpend;   /* per member: probes written into its send arena, not yet sent */
+  uint32_t *touched; /* members written to since the last flush, each once (mtouched) */
+  uint8_t *mtouched;
+  uint32_t ntouched;
   /* The thread's receive buffers (the Shared arena belongs to Node's thread). */
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
@@ -78,7 +104,8 @@ static void plane_note(Plane *p, uint32_t m, int err) {
 static void plane_account(Plane *p, Sock *s, int n) {
   for (int i = 0; i < n; i++) {
     const double *r = p->rows + (size_t)i * P_STRIDE;
-    if ((r[0] == PS_PROBE || r[0] == PS_TRUNCATED_HDR || r[0] == PS_CORRUPTED_HDR) && r[1] == s->probe.flow)
+    if (s->win_on && (r[0] == PS_PROBE || r[0] == PS_TRUNCATED_HDR || r[0] == PS_CORRUPTED_HDR) &&
+        r[1] == s->probe.flow)
       window_answer(s, r[2]);
     tally_reply(s->tally, s->ftally, r);
   }
@@ -87,7 +114,7 @@ static void plane_account(Plane *p, Sock *s, int n) {
 /* The freed slots of member m get new probes at once (under the lock). */
 static void plane_refill(Plane *p, uint32_t m) {
   Sock *s = p->members[m];
-  if (s->inflight >= s->win) return;
+  if (!s->win_on || s->inflight >= s->win) return;
   window_settle(s, -1);
   int err;
   window_fill(s, now_ns() + s->clock_offset, &err);
@@ -121,6 +148,7 @@ static void plane_serve(Plane *p, uint32_t m, uint32_t events) {
 static void plane_housekeeping(Plane *p) {
   for (uint32_t m = 0; m < p->count; m++) {
     Sock *s = p->members[m];
+    if (!s->win_on) continue;
     double now = now_ns() + s->clock_offset;
     window_settle(s, now);
     int err;
@@ -129,19 +157,86 @@ static void plane_housekeeping(Plane *p) {
   }
 }
 
-/* Several members: one epoll set, as the group has on Node's loop. */
+/* Sends member m's probes written into its send arena (under the lock). */
+static void plane_flush_member(Plane *p, uint32_t m) {
+  Sock *s = p->members[m];
+  uint32_t n = p->mpend[m];
+  p->mpend[m] = 0;
+  if (n == 0 || s == NULL || s->closed) return;
+  int err = client_send(s, n);
+  if (err != 0) plane_note(p, m, err < 0 ? EINVAL : err);
+}
+
+/*
+ * Rate mode: sends the probes of the ring due by `now` (JavaScript's clock), at most PLANE_BURST of them (replies
+ * must still be read while catching up), each stamped `now` as its actual send time; one send per member with
+ * probes due, or more when its send arena fills (under the lock). Probes intended at or after rate_end are dropped.
+ */
+static void plane_send_due(Plane *p, double now) {
+  for (uint32_t budget = PLANE_BURST; budget > 0 && p->head < p->tail; budget--) {
+    const double *e = p->ring + (size_t)(p->head % p->ring_cap) * RE_STRIDE;
+    if (e[RE_INTENDED] > now) break;
+    p->head++;
+    uint32_t m = (uint32_t)e[RE_MEMBER];
+    if (e[RE_INTENDED] >= p->rate_end || m >= p->count || p->members[m] == NULL) continue;
+    Sock *s = p->members[m];
+    if (!p->mtouched[m]) {
+      p->mtouched[m] = 1;
+      p->touched[p->ntouched++] = m;
+    }
+    uint32_t i = p->mpend[m];
+    double *row = s->psend + (size_t)i * 4;
+    row[0] = e[RE_SEQ];
+    row[1] = e[RE_INTENDED];
+    row[2] = now;
+    s->slens[i] = (int32_t)e[RE_LENGTH];
+    if (++p->mpend[m] == s->sslots) plane_flush_member(p, m);
+  }
+  for (uint32_t k = 0; k < p->ntouched; k++) {
+    plane_flush_member(p, p->touched[k]);
+    p->mtouched[p->touched[k]] = 0;
+  }
+  p->ntouched = 0;
+}
+
+/* The next intended send time on uv_hrtime's clock, or INFINITY with nothing to send (under the lock). */
+static double plane_next_due(Plane *p) {
+  if (!p->rate_on || p->head >= p->tail) return INFINITY;
+  return p->ring[(size_t)(p->head % p->ring_cap) * RE_STRIDE + RE_INTENDED] - p->offset;
+}
+
+/*
+ * Several members, or rate mode: one epoll set, as the group has on Node's loop, waited on with a timeout to the
+ * nanosecond (the next send due, or the next housekeeping).
+ */
 static void plane_poll_loop(Plane *p) {
   struct epoll_event evs[G_EVENTS];
   double next = now_ns() + PLANE_HOUSEKEEPING_NS;
   for (;;) {
-    double wait = next - now_ns();
-    int timeout = wait <= 0 ? 0 : (int)(wait / 1e6) + 1;
-    int ready = epoll_wait(p->epfd, evs, G_EVENTS, timeout);
+    pthread_mutex_lock(&p->mu);
+    double due = plane_next_due(p);
+    pthread_mutex_unlock(&p->mu);
+    double wait = (due < next ? due : next) - now_ns();
+    struct timespec ts = {0, 0};
+    /* A send due within PLANE_SPIN_NS is waited for by polling: a sleep's wake-up would make it late. */
+    if (due - now_ns() < PLANE_SPIN_NS) wait = 0;
+    if (wait > 0) {
+      ts.tv_sec = (time_t)(wait / 1e9);
+      ts.tv_nsec = (long)(wait - (double)ts.tv_sec * 1e9);
+    }
+    int ready = epoll_pwait2(p->epfd, evs, G_EVENTS, &ts, NULL);
     if (ready < 0 && errno != EINTR) break;
     pthread_mutex_lock(&p->mu);
+    if (p->rate_on) plane_send_due(p, now_ns() + p->offset);
     for (int e = 0; e < ready; e++) {
       uint32_t key = evs[e].data.u32;
-      if (key < p->count) plane_serve(p, key, evs[e].events);
+      if (key == PLANE_WAKE_KEY) {
+        uint64_t v;
+        ssize_t r = read(p->stopfd, &v, sizeof v);
+        (void)r;
+      } else if (key < p->count) {
+        plane_serve(p, key, evs[e].events);
+      }
     }
     if (now_ns() >= next) {
       plane_housekeeping(p);
@@ -185,6 +280,8 @@ static int set_blocking(Sock *s, int on) {
 
 static void *plane_main(void *arg) {
   Plane *p = arg;
+  /* Wake at the time asked, not up to 50 us later (the default slack): the send lag is this thread's wake-up. */
+  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   pthread_mutex_lock(&p->mu);
   plane_housekeeping(p);
   pthread_mutex_unlock(&p->mu);
@@ -249,6 +346,10 @@ static void finalize_plane(napi_env env, void *data, void *hint) {
   free(p->members);
   free(p->member_refs);
   free(p->errs);
+  free(p->mpend);
+  free(p->touched);
+  free(p->mtouched);
+  if (p->ring_ref != NULL) napi_delete_reference(env, p->ring_ref);
   free(p->data);
   p->magic = 0;
   free(p);
@@ -277,6 +378,8 @@ static napi_value plane_new(napi_env env, napi_callback_info info) {
   p->magic = PLANE_MAGIC;
   p->env = env;
   p->tally = t;
+  p->rate_end = INFINITY;
+  p->offset = tally_offset(t);
   p->epfd = epoll_create1(EPOLL_CLOEXEC);
   p->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   p->data = malloc((size_t)BATCH * SLOT);
@@ -289,7 +392,7 @@ static napi_value plane_new(napi_env env, napi_callback_info info) {
     return throw_errno(env, err ? err : ENOMEM, "plane");
   }
   pthread_mutex_init(&p->mu, NULL);
-  struct epoll_event ev = {.events = EPOLLIN, .data.u32 = PLANE_STOP_KEY};
+  struct epoll_event ev = {.events = EPOLLIN, .data.u32 = PLANE_WAKE_KEY};
   epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->stopfd, &ev);
   napi_create_reference(env, argv[0], 1, &p->tally_ref);
   if (napi_wrap(env, self, p, finalize_plane, NULL, NULL) != napi_ok) {
@@ -309,8 +412,8 @@ static napi_value plane_add(napi_env env, napi_callback_info info) {
   Sock *s = NULL;
   if (argc < 1 || napi_unwrap(env, argv[0], (void **)&s) != napi_ok || s == NULL || s->closed)
     return throw_msg(env, "add() needs an open Socket");
-  if (!s->win_on || s->group == NULL || s->tally != p->tally || s->plane != NULL)
-    return throw_msg(env, "add() needs a window-mode probe client of the plane's Tally, once");
+  if (!(s->win_on || p->rate_on) || !s->probe_on || s->group == NULL || s->tally != p->tally || s->plane != NULL)
+    return throw_msg(env, "add() needs a probe client of the plane's Tally (in window mode unless startRate), once");
   if (p->count == p->cap) {
     uint32_t cap = p->cap ? p->cap * 2 : 16;
     Sock **m = realloc(p->members, cap * sizeof *m);
@@ -322,10 +425,21 @@ static napi_value plane_add(napi_env env, napi_callback_info info) {
     PlaneErrors *e = realloc(p->errs, cap * sizeof *e);
     if (e == NULL) return throw_msg(env, "out of memory");
     p->errs = e;
+    uint32_t *mp = realloc(p->mpend, cap * sizeof *mp);
+    if (mp == NULL) return throw_msg(env, "out of memory");
+    p->mpend = mp;
+    uint32_t *t = realloc(p->touched, cap * sizeof *t);
+    if (t == NULL) return throw_msg(env, "out of memory");
+    p->touched = t;
+    uint8_t *mt = realloc(p->mtouched, cap);
+    if (mt == NULL) return throw_msg(env, "out of memory");
+    p->mtouched = mt;
     p->cap = cap;
   }
   p->members[p->count] = s;
   memset(&p->errs[p->count], 0, sizeof p->errs[p->count]);
+  p->mpend[p->count] = 0;
+  p->mtouched[p->count] = 0;
   napi_create_reference(env, argv[0], 1, &p->member_refs[p->count]);
   s->plane_member = p->count++;
   return NULL;
@@ -353,7 +467,7 @@ static napi_value plane_start(napi_env env, napi_callback_info info) {
     }
     s->plane = p;
   }
-  if (p->count == 1) {
+  if (p->count == 1 && !p->rate_on) {
     int err = set_blocking(p->members[0], 1);
     p->blocking = 1; /* set_blocking(.., 0) undoes even a half-done change at stop */
     if (err != 0) {
@@ -381,6 +495,7 @@ static napi_value plane_set_end(napi_env env, napi_callback_info info) {
   pthread_mutex_lock(&p->mu);
   for (uint32_t m = 0; m < p->count; m++)
     if (p->members[m] != NULL && end < p->members[m]->end_ns) p->members[m]->end_ns = end;
+  if (end < p->rate_end) p->rate_end = end;
   pthread_mutex_unlock(&p->mu);
   return NULL;
 }
@@ -430,6 +545,60 @@ static napi_value plane_errors(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+/*
+ * startRate(capacity) -> Float64Array(capacity x RE_STRIDE): rate mode, before add() and start(). JavaScript writes
+ * scheduled sends (member, sequence number, intended ns on its clock, length) into the ring in order, entry k at
+ * k % capacity, and hands them over with push().
+ */
+static napi_value plane_start_rate(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Plane *p = this_plane(env, info, &argc, argv);
+  if (p == NULL) return NULL;
+  if (p->running || p->stopped || p->rate_on || p->count > 0) return throw_msg(env, "startRate() once, before add()");
+  uint32_t cap;
+  CHECK(napi_get_value_uint32(env, argv[0], &cap));
+  if (cap < 16 || cap > (1u << 22)) return throw_msg(env, "capacity must be 16..4194304");
+  void *mem;
+  napi_value arr = typed(env, napi_float64_array, (size_t)cap * RE_STRIDE, 8, &mem, &p->ring_ref);
+  if (arr == NULL) return NULL;
+  p->ring = mem;
+  p->ring_cap = cap;
+  p->rate_on = 1;
+  return arr;
+}
+
+/*
+ * push(n) -> pending: the next n ring entries are written; returns the entries not sent yet (sent or dropped ones
+ * are free again). push(0) only asks.
+ */
+static napi_value plane_push(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  Plane *p = this_plane(env, info, &argc, argv);
+  if (p == NULL) return NULL;
+  uint32_t n;
+  CHECK(napi_get_value_uint32(env, argv[0], &n));
+  pthread_mutex_lock(&p->mu);
+  uint64_t pending = p->tail - p->head;
+  if (!p->rate_on || pending + n > p->ring_cap) {
+    pthread_mutex_unlock(&p->mu);
+    return throw_msg(env, "push() beyond the ring's free entries");
+  }
+  p->tail += n;
+  int wake = pending == 0 && n > 0;
+  pending += n;
+  pthread_mutex_unlock(&p->mu);
+  /* A thread asleep with nothing to send would wait up to a housekeeping period: wake it. */
+  if (wake && p->running) {
+    uint64_t one = 1;
+    ssize_t w = write(p->stopfd, &one, sizeof one);
+    (void)w;
+  }
+  CHECK(napi_create_double(env, (double)pending, &out));
+  return out;
+}
+
 /* stop(): ends the thread; the members go back to their group. Idempotent. */
 static napi_value plane_stop_js(napi_env env, napi_callback_info info) {
   size_t argc = 0;
@@ -445,6 +614,8 @@ napi_value plane_register(napi_env env, napi_value exports) {
       {"add", NULL, plane_add, NULL, NULL, NULL, napi_default, NULL},
       {"start", NULL, plane_start, NULL, NULL, NULL, napi_default, NULL},
       {"setEnd", NULL, plane_set_end, NULL, NULL, NULL, napi_default, NULL},
+      {"startRate", NULL, plane_start_rate, NULL, NULL, NULL, napi_default, NULL},
+      {"push", NULL, plane_push, NULL, NULL, NULL, napi_default, NULL},
       {"errors", NULL, plane_errors, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, plane_stop_js, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -418,6 +418,9 @@ static Tally *this_tally(napi_env env, napi_callback_info info, size_t *argc, na
 
 Tally *tally_of(napi_env env, napi_value v) { return unwrap_tally(env, v); }
 
+/* JavaScript's clock minus uv_hrtime (the caller's clock of the Tally). */
+double tally_offset(const Tally *t) { return t->offset; }
+
 /* While a data plane's thread accounts in t, its lock guards t (NULL: back on Node's thread alone). */
 void tally_lock(Tally *t, pthread_mutex_t *mu) { t->lock = mu; }
 

@@ -257,23 +257,20 @@ export function flowIo(): IoPath {
 }
 
 /**
- * Whether a share's closed loops (flood, ping-pong) run on a native data-plane thread (NativePlane):
- * on the native path with the accounting in C, unless `internals.plane` is false (A/B).
+ * Whether a share's flows run on a native data-plane thread (NativePlane): the closed loops of flood
+ * and ping-pong, the sends of rate mode at their intended times. On the native path with the
+ * accounting in C, unless `internals.plane` is false (A/B).
  */
-export function dataPlaneWanted(
-  mode: LoadMode,
-  internals: Pick<LoadInternals, 'plane' | 'jsAccounting'>,
-): boolean {
-  return (
-    flowIo() === 'native' && mode !== 'rate' && internals.plane !== false && internals.jsAccounting !== true
-  );
+export function dataPlaneWanted(internals: Pick<LoadInternals, 'plane' | 'jsAccounting'>): boolean {
+  return flowIo() === 'native' && internals.plane !== false && internals.jsAccounting !== true;
 }
 
 /** LoadResult.ioPath: the I/O path of a run in this mode, in words. */
 export function flowIoPath(mode: LoadMode, internals: Pick<LoadInternals, 'plane' | 'jsAccounting'>): string {
   if (flowIo() !== 'native') return 'node:dgram, one send and one message event per datagram, main thread';
-  const loops = dataPlaneWanted(mode, internals)
-    ? 'the closed loops on a native data-plane thread'
+  const what = mode === 'rate' ? 'the schedule sent' : 'the closed loops';
+  const loops = dataPlaneWanted(internals)
+    ? `${what} on a native data-plane thread`
     : 'all flows in one epoll set';
   return `native: recvmmsg/sendmmsg batches, probes encoded, checked and accounted in C, ${loops}, JavaScript reads the counts per interval, main thread`;
 }

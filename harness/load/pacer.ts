@@ -1,7 +1,9 @@
 /**
  * Rate mode's open-loop pacer: send times are fixed in advance (t_i = t0 + i/rate, or Poisson arrivals),
  * and a timer loop sends every probe whose intended time has passed. A late tick therefore sends a
- * burst of overdue probes, each stamped with its intended time: never "sleep, then send one".
+ * burst of overdue probes, each stamped with its intended time: never "sleep, then send one". On the
+ * native data plane the feeder (runFeeder) hands the schedule to the plane's thread ahead of time
+ * instead, and that thread sends each probe at its time.
  */
 import { performance } from 'node:perf_hooks';
 import { clockNs } from './clock.js';
@@ -102,6 +104,61 @@ export function runPacer(
         if (wait > 0) pollSince = clockNs();
         setImmediate(tick);
       }
+    };
+    tick();
+  });
+}
+
+/** How far ahead of their intended time probes are handed to the data plane, ns: a pause of this thread shorter than this (a GC pause) does not delay a send. */
+export const FEED_AHEAD_NS = 20e6;
+
+/** How often the feeder tops the data plane's ring up, ms. */
+const FEED_EVERY_MS = 2;
+
+/** The data plane as the feeder sees it (NativePlane in rate mode). */
+export interface FeedTarget {
+  /** Ring entries free for new sends. */
+  readonly free: number;
+  /** Sends handed over and not sent yet. */
+  readonly unsent: number;
+  /** Hands the sends written since the last call to the thread. */
+  flush(): void;
+  /** Sending ends at this clockNs, if earlier than before. */
+  cut(endNs: number): void;
+  /** Hands on what the sockets reported. */
+  poll(): void;
+}
+
+/**
+ * Runs the schedule until `endNs` (read on every tick: a run cut short stops there) on the data plane:
+ * every tick writes each probe intended within FEED_AHEAD_NS (`send` writes one into the ring) and hands
+ * them over; resolves once the thread has sent (or, after a cut, dropped) every one.
+ */
+export function runFeeder(
+  schedule: Schedule,
+  endNs: () => number,
+  target: FeedTarget,
+  send: (intendedNs: number) => void,
+  onTick?: () => void,
+): Promise<void> {
+  return new Promise((resolve) => {
+    let next = schedule();
+    const tick = (): void => {
+      onTick?.();
+      const end = endNs();
+      target.cut(end);
+      const horizon = Math.min(end, clockNs() + FEED_AHEAD_NS);
+      for (let free = target.free; next < horizon && free > 0; free--) {
+        send(next);
+        next = schedule();
+      }
+      target.flush();
+      target.poll();
+      if (next >= end && target.unsent === 0) {
+        resolve();
+        return;
+      }
+      setTimeout(tick, FEED_EVERY_MS);
     };
     tick();
   });

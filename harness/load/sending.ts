@@ -7,7 +7,7 @@ import type { ShareAccounting } from './accounting.js';
 import { busyWait, clockNs } from './clock.js';
 import { dataPlaneWanted, type Flow } from './flows.js';
 import type { LoadInternals, ResolvedLoadOptions } from './options.js';
-import { makeSchedule, runPacer, type Schedule } from './pacer.js';
+import { FEED_AHEAD_NS, makeSchedule, runFeeder, runPacer, type Schedule } from './pacer.js';
 import { seededRandom } from './seeded-random.js';
 import type { WakeTimer } from './wake-timer.js';
 import { WindowDriver } from './window.js';
@@ -85,6 +85,31 @@ export async function sendProbes(
   if (o.mode === 'rate') {
     let k = 0;
     const schedule = shareSchedule(o, share, t0, internals);
+    // Twice what the feeder hands over ahead of time, at the share's rate.
+    const capacity = Math.min(
+      1 << 22,
+      Math.max(1024, Math.ceil(((2 * FEED_AHEAD_NS) / 1e9) * (o.rate / share.shares))),
+    );
+    const plane = startPlane(flows, acc, internals, capacity);
+    if (plane !== undefined) {
+      try {
+        await runFeeder(
+          schedule,
+          () => acc.sendEnd,
+          plane,
+          (intendedNs) => {
+            const member = k++ % flows.length;
+            const flow = flows[member] as Flow;
+            const seq = flow.nextSeq++;
+            plane.schedule(member, seq, intendedNs, o.sizes[seq % o.sizes.length] as number);
+          },
+          onTick,
+        );
+      } finally {
+        plane.stop();
+      }
+      return 0;
+    }
     const stats = await runPacer(
       schedule,
       () => acc.sendEnd,
@@ -100,7 +125,7 @@ export async function sendProbes(
   const expireNs = Math.max(10, Math.min(o.drainMs, 200)) * 1e6;
   while (clockNs() < t0) busyWait(0.05);
   const nativeWindow = flows.every((f) => f.startWindow(window, expireNs, acc.measureEnd));
-  const plane = nativeWindow ? startPlane(o, flows, acc, internals) : undefined;
+  const plane = nativeWindow ? startPlane(flows, acc, internals) : undefined;
   acc.driver = new WindowDriver(
     flows,
     window,
@@ -121,17 +146,18 @@ export async function sendProbes(
 }
 
 /**
- * Native window mode accounted in C (dataPlaneWanted): the flows' closed loops move to a thread of
- * their own, the data plane (docs/load.md "I/O path"). Undefined: they stay on this thread's loop.
+ * The native path with the accounting in C (dataPlaneWanted): the flows move to a thread of their own,
+ * the data plane (docs/load.md "I/O path"): with `rateCapacity`, in rate mode with a ring of that many
+ * scheduled sends; else their closed loops (window mode). Undefined: they stay on this thread's loop.
  */
 function startPlane(
-  o: Pick<ResolvedLoadOptions, 'mode'>,
   flows: readonly Flow[],
   acc: ShareAccounting,
   internals: LoadInternals,
+  rateCapacity?: number,
 ): NativePlane | undefined {
-  if (!dataPlaneWanted(o.mode, internals) || acc.tally === undefined) return undefined;
+  if (!dataPlaneWanted(internals) || acc.tally === undefined) return undefined;
   const clients = flows.map((f) => f.client);
   if (!clients.every((c) => c instanceof NativeClient)) return undefined;
-  return NativePlane.start(acc.tally, clients as NativeClient[]);
+  return NativePlane.start(acc.tally, clients as NativeClient[], rateCapacity);
 }

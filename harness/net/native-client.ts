@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Family } from '../protocol/constants.js';
 import {
   nativeIo,
+  PLANE_RING_STRIDE,
   PROBE_SEGMENT_STRIDE,
   type NativeModule,
   type NativePlaneHandle,
@@ -307,24 +308,72 @@ export class NativeClient {
 }
 
 /**
- * Window-mode clients of one Tally on a native thread of their own (NativePlaneHandle): replies are read,
- * accounted and answered with new probes there, without a wake-up of this thread's loop. What the sockets
- * report reaches each client's fault handler at poll() and stop().
+ * Probe clients of one Tally on a native thread of their own (NativePlaneHandle): replies are read and
+ * accounted there, and in window mode answered with new probes, without a wake-up of this thread's loop;
+ * in rate mode the thread sends the scheduled probes written into its ring (schedule()), each at its
+ * intended time. What the sockets report reaches each client's fault handler at poll() and stop().
  */
 export class NativePlane {
+  /** Rate mode: entries handed to the thread so far, those of them not sent yet, and those written since. */
+  private written = 0;
+  private pending = 0;
+  private unflushed = 0;
+
   private constructor(
     private readonly plane: NativePlaneHandle,
     private readonly members: readonly NativeClient[],
+    private readonly ring: Float64Array | undefined,
   ) {}
 
-  /** Starts a plane for these clients (in window mode, accounted in `tally`); undefined without the native module. */
-  static start(tally: NativeTallyHandle, clients: readonly NativeClient[]): NativePlane | undefined {
+  /**
+   * Starts a plane for these clients, accounted in `tally`: in window mode (each started with
+   * startWindow), or with `rateCapacity`, in rate mode with a ring of that many scheduled sends.
+   * Undefined without the native module.
+   */
+  static start(
+    tally: NativeTallyHandle,
+    clients: readonly NativeClient[],
+    rateCapacity?: number,
+  ): NativePlane | undefined {
     const native = nativeIo();
     if (native === undefined) return undefined;
     const plane = new native.Plane(tally);
+    const ring = rateCapacity === undefined ? undefined : plane.startRate(rateCapacity);
     for (const c of clients) c.joinPlane(plane);
     plane.start();
-    return new NativePlane(plane, clients);
+    return new NativePlane(plane, clients, ring);
+  }
+
+  /** Rate mode: ring entries free for schedule(). */
+  get free(): number {
+    return this.ring === undefined ? 0 : this.ring.length / PLANE_RING_STRIDE - this.pending - this.unflushed;
+  }
+
+  /** Rate mode: scheduled sends the thread has not sent yet (as of the last schedule() or flush()). */
+  get unsent(): number {
+    return this.pending;
+  }
+
+  /**
+   * Rate mode: writes one scheduled send (member index in the clients' order, sequence number, intended
+   * time on performance.now()'s clock in ns, length); flush() hands the written ones over. Needs free > 0.
+   */
+  schedule(member: number, seq: number, intendedNs: number, length: number): void {
+    const ring = this.ring as Float64Array;
+    const o = ((this.written + this.unflushed) % (ring.length / PLANE_RING_STRIDE)) * PLANE_RING_STRIDE;
+    ring[o] = member;
+    ring[o + 1] = seq;
+    ring[o + 2] = intendedNs;
+    ring[o + 3] = length;
+    this.unflushed++;
+  }
+
+  /** Rate mode: hands the scheduled sends written since the last call to the thread; updates unsent. */
+  flush(): void {
+    const n = this.unflushed;
+    this.pending = this.plane.push(n);
+    this.written += n;
+    this.unflushed = 0;
   }
 
   /** Hands what the sockets reported since the last call to their clients' fault handlers, once per report. */

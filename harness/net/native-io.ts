@@ -103,9 +103,10 @@ export interface NativeTallyHandle {
 }
 
 /**
- * Window-mode probe clients (flood, ping-pong) of one Tally on a native thread: it waits on their sockets,
- * accounts each reply in the Tally and refills the window without waking this thread's loop, and expires
- * unanswered probes. The Tally's collect() and measure() stay callable while it runs.
+ * Probe clients of one Tally on a native thread: it waits on their sockets, accounts each reply in the
+ * Tally and, in window mode (flood, ping-pong), refills the window without waking this thread's loop and
+ * expires unanswered probes; in rate mode it sends the probes JavaScript scheduled, each at its intended
+ * time. The Tally's collect() and measure() stay callable while it runs.
  */
 export interface NativePlaneHandle {
   /** Adds a socket in window mode (startWindow) whose accounting is the plane's Tally; before start(). */
@@ -115,6 +116,14 @@ export interface NativePlaneHandle {
   /** Sending ends at `endNs` (the sockets' clock) if that is earlier than their end: a run cut short. */
   setEnd(endNs: number): void;
   /**
+   * Rate mode, before add(): returns the ring of scheduled sends, `capacity` entries of PLANE_RING_STRIDE
+   * numbers (member in add() order, sequence number, intended send time on the sockets' clock, length);
+   * entry k goes at k % capacity, in order of intended time. The thread sends each at its time.
+   */
+  startRate(capacity: number): Float64Array;
+  /** Hands the next `count` ring entries to the thread; returns the entries not sent yet. */
+  push(count: number): number;
+  /**
    * What the sockets reported since the last call: [member (add() order), errno, count] triples; a member
    * of -1 counts errors that did not fit.
    */
@@ -122,6 +131,9 @@ export interface NativePlaneHandle {
   /** Ends the thread and hands the sockets back to this thread's loop (which drains them). Idempotent. */
   stop(): void;
 }
+
+/** Numbers per entry of NativePlaneHandle.startRate's ring. */
+export const PLANE_RING_STRIDE = 4;
 
 /** Record kinds of NativeTallyHandle.collect(). */
 export const TALLY_RECORD = Object.freeze({ hist: 1, series: 2, flow: 3 });

@@ -536,11 +536,17 @@ describe('load engine: the accounting in C counts as JavaScript does (faults by 
 
   const rate: LoadOptions = { mode: 'rate', rate: 1000, durationMs: 600, flows: 2, drainMs: 500 };
 
-  it('rate mode: every counter of every flow exact, accounted in C and in JavaScript from the same rows', async () => {
+  it('rate mode: every counter of every flow exact, accounted in C (on the data-plane thread and on the loop) and in JavaScript from the same rows', async () => {
     const inC = await runLoad({ ...rate, target });
+    const onLoop = await runLoad({ ...rate, target }, { plane: false });
     const inJs = await runLoad({ ...rate, target }, { jsAccounting: true });
     expect(inC.ioPath).to.match(nativeIo() === undefined ? /^node:dgram/ : /^native:/);
+    if (nativeIo() !== undefined) {
+      expect(inC.ioPath).to.contain('the schedule sent on a native data-plane thread');
+      expect(onLoop.ioPath).to.contain('all flows in one epoll set');
+    }
     expectFaultsBySeq(inC);
+    expectFaultsBySeq(onLoop);
     expectFaultsBySeq(inJs);
     expect(inC.sendLag.count).to.equal(inC.counters.sent);
     expect(inC.service.count).to.equal(inC.counters.unique);
