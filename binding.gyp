@@ -12,7 +12,8 @@
         "native/client_group.c",
         "native/probe_codec.c",
         "native/tally.c",
-        "native/plane.c"
+        "native/plane.c",
+        "native/echo_thread.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [["OS!='linux'", {"type": "none", "sources/": [["exclude", "\\.c$"]]}]]

@@ -80,7 +80,7 @@ static uint32_t gso_send(Sock *s, uint32_t n, int *err) {
     c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
     uint16_t seg = (uint16_t)len;
     memcpy(CMSG_DATA(c), &seg, sizeof seg);
-    ssize_t r = sendmsg(s->fd, &h, 0);
+    ssize_t r = sendmsg(s->fd, &h, MSG_DONTWAIT);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EINVAL || errno == EIO || errno == EMSGSIZE || errno == EOPNOTSUPP || errno == ENOPROTOOPT)

@@ -17,6 +17,10 @@ void note_error(Sock *s, int err) {
   int k = err & 0xff;
   if (s->seen_errno[k]) return;
   s->seen_errno[k] = 1;
+  if (s->et != NULL) {
+    echo_thread_report(s, err);
+    return;
+  }
   /* Logged once per errno kind: a flood can repeat the same error thousands of times a second. */
   napi_handle_scope scope;
   napi_open_handle_scope(s->env, &scope);
@@ -101,7 +105,7 @@ static int allowed_dst(Sock *s, const int32_t *meta, const uint8_t *dst) {
 }
 
 /* Checks, asks the policy about, and answers one received batch of n datagrams, received at now (ns). */
-static void echo_batch(Sock *s, int n, uint64_t now) {
+void echo_batch(Sock *s, int n, uint64_t now) {
   Shared *sh = s->sh;
   double *st = s->stats;
   for (int i = 0; i < n; i++) {
@@ -258,10 +262,13 @@ void on_poll(uv_poll_t *handle, int status, int events) {
   if (events & UV_READABLE) read_ready(s);
 }
 
-/* startEcho(refused: Uint8Array(65536), stats: Float64Array(12), queueMax[, loopGuard]) -> guard running */
+/*
+ * startEcho(refused: Uint8Array(65536), stats: Float64Array(12), queueMax[, loopGuard[, threaded]]) -> guard running.
+ * threaded (without a policy): answered by a thread of its own (echo_thread.c) instead of a uv_poll.
+ */
 napi_value sock_start_echo(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   Sock *s = unwrap(env, info, &argc, argv);
   if (s == NULL) return NULL;
   if (s->mode != MODE_ECHO) return throw_msg(env, "not an echo socket");
@@ -283,7 +290,14 @@ napi_value sock_start_echo(napi_env env, napi_callback_info info) {
   if (argc >= 4) napi_get_value_bool(env, argv[3], &guard);
   if (guard && loop_guard_init(s->sh) != 0) return throw_msg(env, "out of memory");
   s->loop_guard = guard;
-  if (start_poll(env, s) != 0) return throw_msg(env, "cannot poll the socket");
+  bool threaded = false;
+  if (argc >= 5) napi_get_value_bool(env, argv[4], &threaded);
+  if (threaded && s->on_policy == NULL && s->et == NULL && !s->poll_init) {
+    int err = echo_thread_start(env, s);
+    if (err != 0) return throw_errno(env, err, "echo thread");
+  } else if (start_poll(env, s) != 0) {
+    return throw_msg(env, "cannot poll the socket");
+  }
   napi_value on;
   napi_get_boolean(env, guard, &on);
   return on;

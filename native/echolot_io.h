@@ -26,7 +26,8 @@
  * client.c (client sockets' send arena), client_group.c (the probe group and window mode),
  * probe_codec.c (the load probe format), tally.c (the load generator's accounting: counters and latency
  * histograms, per probe sent and per reply), plane.c (the data plane: window-mode probe clients on a thread of
- * their own instead of Node's loop).
+ * their own instead of Node's loop), echo_thread.c (an echo socket without a JavaScript policy answered by a
+ * thread of its own).
  */
 #ifndef ECHOLOT_IO_H
 #define ECHOLOT_IO_H
@@ -240,6 +241,8 @@ typedef struct Sock {
   struct FlowTally *ftally;
   napi_ref tally_ref;
   int gso; /* probe clients: equal-length batches go out as UDP GSO sends (client.c) */
+  /* Echo mode answered by a thread of its own (echo_thread.c) instead of a uv_poll; NULL = not. */
+  struct EchoThread *et;
   /* Window mode driven by a data plane's thread (plane.c) instead of the group's uv_poll; NULL = not. */
   struct Plane *plane;
   uint32_t plane_member;
@@ -283,6 +286,7 @@ int send_batch(Sock *s, struct mmsghdr *m, uint32_t n);
 /* echo.c: receive path of a polled socket, echo mode */
 void note_error(Sock *s, int err);
 void on_poll(uv_poll_t *handle, int status, int events);
+void echo_batch(Sock *s, int n, uint64_t now);
 napi_value sock_start_echo(napi_env env, napi_callback_info info);
 napi_value sock_set_filter(napi_env env, napi_callback_info info);
 napi_value sock_set_policy(napi_env env, napi_callback_info info);
@@ -321,6 +325,11 @@ void tally_lock(struct Tally *t, pthread_mutex_t *mu);
 double tally_offset(const struct Tally *t);
 void tally_sent(struct Tally *t, struct FlowTally *f, double seq, double intended, double actual);
 void tally_reply(struct Tally *t, struct FlowTally *f, const double *row);
+
+/* echo_thread.c: an echo socket answered by a thread of its own */
+int echo_thread_start(napi_env env, Sock *s);
+void echo_thread_stop(Sock *s);
+void echo_thread_report(Sock *s, int err);
 
 /* plane.c: the data plane's thread for window-mode probe clients */
 napi_value plane_register(napi_env env, napi_value exports);

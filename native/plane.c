@@ -25,6 +25,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <math.h>
 #include <unistd.h>
 
@@ -74,6 +75,8 @@ typedef struct Plane {
   uint64_t head, tail;
   double rate_end; /* entries intended from here on are dropped: a run cut short */
   double offset;   /* JavaScript's clock minus uv_hrtime */
+  /* The thread's life: wall time, its CPU time, and the time it polled for a close send (ns), set as it ends. */
+  double wall_ns, cpu_ns, spin_ns;
   uint32_t *mpend;   /* per member: probes written into its send arena, not yet sent */
   uint32_t *touched; /* members written to since the last flush, each once (mtouched) */
   uint8_t *mtouched;
@@ -216,10 +219,11 @@ static void plane_poll_loop(Plane *p) {
     pthread_mutex_lock(&p->mu);
     double due = plane_next_due(p);
     pthread_mutex_unlock(&p->mu);
-    double wait = (due < next ? due : next) - now_ns();
+    double t = now_ns(), wait = (due < next ? due : next) - t;
     struct timespec ts = {0, 0};
     /* A send due within PLANE_SPIN_NS is waited for by polling: a sleep's wake-up would make it late. */
-    if (due - now_ns() < PLANE_SPIN_NS) wait = 0;
+    int spinning = due > t && due - t < PLANE_SPIN_NS;
+    if (spinning) wait = 0;
     if (wait > 0) {
       ts.tv_sec = (time_t)(wait / 1e9);
       ts.tv_nsec = (long)(wait - (double)ts.tv_sec * 1e9);
@@ -227,6 +231,7 @@ static void plane_poll_loop(Plane *p) {
     int ready = epoll_pwait2(p->epfd, evs, G_EVENTS, &ts, NULL);
     if (ready < 0 && errno != EINTR) break;
     pthread_mutex_lock(&p->mu);
+    uint64_t head = p->head;
     if (p->rate_on) plane_send_due(p, now_ns() + p->offset);
     for (int e = 0; e < ready; e++) {
       uint32_t key = evs[e].data.u32;
@@ -242,6 +247,8 @@ static void plane_poll_loop(Plane *p) {
       plane_housekeeping(p);
       next = now_ns() + PLANE_HOUSEKEEPING_NS;
     }
+    /* A turn that only polled for the next send is waiting, not work (the pacer's polling). */
+    if (spinning && ready == 0 && p->head == head) p->spin_ns += now_ns() - t;
     pthread_mutex_unlock(&p->mu);
     if (atomic_load(&p->quit)) break;
   }
@@ -285,10 +292,18 @@ static void *plane_main(void *arg) {
   pthread_mutex_lock(&p->mu);
   plane_housekeeping(p);
   pthread_mutex_unlock(&p->mu);
+  struct timespec c0, c1;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+  double w0 = now_ns();
   if (p->blocking)
     plane_blocking_loop(p);
   else
     plane_poll_loop(p);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+  pthread_mutex_lock(&p->mu);
+  p->wall_ns = now_ns() - w0;
+  p->cpu_ns = (double)(c1.tv_sec - c0.tv_sec) * 1e9 + (double)(c1.tv_nsec - c0.tv_nsec);
+  pthread_mutex_unlock(&p->mu);
   return NULL;
 }
 
@@ -599,6 +614,19 @@ static napi_value plane_push(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* usage() -> [wall ns, CPU ns, polling ns]: the thread's life, once stopped (zeros before). */
+static napi_value plane_usage(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  Plane *p = this_plane(env, info, &argc, NULL);
+  if (p == NULL) return NULL;
+  napi_value items[3];
+  pthread_mutex_lock(&p->mu);
+  double v[3] = {p->wall_ns, p->cpu_ns, p->spin_ns};
+  pthread_mutex_unlock(&p->mu);
+  for (int i = 0; i < 3; i++) CHECK(napi_create_double(env, v[i], &items[i]));
+  return js_array(env, 3, items);
+}
+
 /* stop(): ends the thread; the members go back to their group. Idempotent. */
 static napi_value plane_stop_js(napi_env env, napi_callback_info info) {
   size_t argc = 0;
@@ -616,6 +644,7 @@ napi_value plane_register(napi_env env, napi_value exports) {
       {"setEnd", NULL, plane_set_end, NULL, NULL, NULL, napi_default, NULL},
       {"startRate", NULL, plane_start_rate, NULL, NULL, NULL, napi_default, NULL},
       {"push", NULL, plane_push, NULL, NULL, NULL, napi_default, NULL},
+      {"usage", NULL, plane_usage, NULL, NULL, NULL, napi_default, NULL},
       {"errors", NULL, plane_errors, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, plane_stop_js, NULL, NULL, NULL, napi_default, NULL},
   };

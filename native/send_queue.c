@@ -1,6 +1,7 @@
 /*
  * Sending: sendmmsg of prepared batches, and the bounded queue that holds what would block until the
- * descriptor turns writable (beyond the bound a datagram is dropped and counted).
+ * descriptor turns writable (beyond the bound a datagram is dropped and counted). Sends never block, also on
+ * a descriptor a thread made blocking for its receives (MSG_DONTWAIT).
  */
 #include "echolot_io.h"
 
@@ -87,7 +88,7 @@ void queue_flush(Sock *s) {
       m[i].msg_hdr.msg_control = p->ctl_len > 0 ? p->ctl : NULL;
       m[i].msg_hdr.msg_controllen = p->ctl_len;
     }
-    int r = sendmmsg(s->fd, m, n, 0);
+    int r = sendmmsg(s->fd, m, n, MSG_DONTWAIT);
     if (r < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
       if (errno == EINTR) continue;
@@ -115,7 +116,7 @@ int send_batch(Sock *s, struct mmsghdr *m, uint32_t n) {
   int first_err = 0;
   if (s->q_count > 0) queue_flush(s);
   while (i < n && s->q_count == 0) {
-    int r = sendmmsg(s->fd, m + i, n - i, 0);
+    int r = sendmmsg(s->fd, m + i, n - i, MSG_DONTWAIT);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;

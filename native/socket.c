@@ -142,6 +142,7 @@ static void on_poll_closed(uv_handle_t *h) {
 static void do_close(Sock *s) {
   if (s->closed) return;
   plane_release(s);
+  echo_thread_stop(s);
   s->closed = 1;
   release_refs(s);
   if (s->group != NULL) {
@@ -176,6 +177,9 @@ static void finalize_sock(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   Sock *s = (Sock *)data;
+  /* A data plane's thread may still use it (a worker torn down mid-run): the plane stops first. */
+  plane_release(s);
+  echo_thread_stop(s);
   if (!s->closed) {
     /* Collected without close(): only possible when it never polled; release the descriptor. */
     s->closed = 1;

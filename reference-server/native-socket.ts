@@ -153,7 +153,14 @@ export async function startNativeServer(
     const policy = hooks.policy;
     const family = familyName(f);
     if (policy !== undefined) socket.setPolicy((count) => policy(batchOf(family, count)));
-    const guarded = socket.startEcho(refused, stats, resolved.maxInflight, resolved.loopGuard);
+    // Without a policy nothing of the echo needs JavaScript: a thread of its own answers the socket.
+    const guarded = socket.startEcho(
+      refused,
+      stats,
+      resolved.maxInflight,
+      resolved.loopGuard,
+      policy === undefined,
+    );
     if (resolved.loopGuard && guarded !== true) {
       // A module built before the loop guard ignores the flag: better no server than an unprotected one.
       socket.close();

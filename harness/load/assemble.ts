@@ -2,25 +2,29 @@
 import { sumCounters } from './counters.js';
 import type { ProcSnapshot } from './generator-health.js';
 import type { ResolvedLoadOptions } from './options.js';
-import type { EngineTarget, ShareOutcome } from './share.js';
+import type { BusiestThread, EngineTarget, ShareOutcome } from './share.js';
 import type { GeneratorHealth, LoadCounters, LoadMode, LoadResult } from './types.js';
 
-/** Event-loop utilisation (less the pacer's polling) at or above which the generator counts as CPU-bound (rate and flood). */
+/**
+ * Utilisation of the generator's busiest thread (its event loop or its data-plane thread, less the pacer's
+ * polling) at or above which the generator counts as CPU-bound (rate and flood).
+ */
 export const SATURATED_ELU = 0.95;
 
 /**
- * Why a busy event loop makes the generator the bottleneck: utilisation (the busiest worker's, not
- * counting the rate pacer's polling) at or above SATURATED_ELU outside ping-pong; undefined below.
+ * Why a busy thread makes the generator the bottleneck: utilisation of `thread` (the busiest worker's,
+ * not counting the rate pacer's polling) at or above SATURATED_ELU outside ping-pong; undefined below.
  */
 export function saturationReason(
   mode: LoadMode,
   elu: number,
   pollShare: number,
   workers: number,
+  thread: BusiestThread = 'event loop',
 ): string | undefined {
   if (mode === 'ping-pong' || elu < SATURATED_ELU) return undefined;
   return (
-    `the generator's event loop${workers > 1 ? ' (busiest worker)' : ''} was saturated: utilisation ${Math.round(elu * 100)}%` +
+    `the generator's ${thread}${workers > 1 ? ' (busiest worker)' : ''} was saturated: utilisation ${Math.round(elu * 100)}%` +
     (mode === 'rate' ? ` not counting the pacer's polling (${Math.round(pollShare * 100)}%)` : '') +
     ' (CPU-bound)'
   );
@@ -99,7 +103,14 @@ export function assemble(
       `send lag p99 ${sendLagSummary.p99} us is above the bound ${Math.round(lagBoundUs)} us: the generator did not keep to the schedule`,
     );
   }
-  const saturated = saturationReason(o.mode, elu, Math.max(...shares.map((s) => s.pollShare)), shares.length);
+  const busiest = shares.find((s) => s.elu === elu)?.busiest;
+  const saturated = saturationReason(
+    o.mode,
+    elu,
+    Math.max(...shares.map((s) => s.pollShare)),
+    shares.length,
+    busiest,
+  );
   if (saturated !== undefined) reasons.push(saturated);
   const sendErrors = new Map<string, number>();
   for (const s of shares) for (const [k, v] of s.sendErrors) sendErrors.set(k, (sendErrors.get(k) ?? 0) + v);

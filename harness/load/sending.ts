@@ -2,7 +2,7 @@
  * The sending side of one share: rate mode on the pacer's schedule, flood and ping-pong through the
  * window (in C on the native path, docs/load.md "I/O path"), until the end of the measurement.
  */
-import { NativeClient, NativePlane } from '../net/native-client.js';
+import { NativeClient, NativePlane, type PlaneUsage } from '../net/native-client.js';
 import type { ShareAccounting } from './accounting.js';
 import { busyWait, clockNs } from './clock.js';
 import { dataPlaneWanted, type Flow } from './flows.js';
@@ -40,10 +40,15 @@ export function shareSchedule(
   );
 }
 
-/**
- * Sends the share's probes from `t0` until the measurement ends, counting them in `acc`; resolves to the
- * time the pacer spent polling for a close send time, ns (0 outside rate mode).
- */
+/** What sending cost besides the sends. */
+export interface SendingStats {
+  /** Time this thread's pacer spent polling for a close send time, ns (0 outside rate mode and on the data plane). */
+  readonly pollNs: number;
+  /** How busy the data plane's thread was, when one sent. */
+  readonly plane?: PlaneUsage;
+}
+
+/** Sends the share's probes from `t0` until the measurement ends, counting them in `acc`. */
 export async function sendProbes(
   o: Pick<ResolvedLoadOptions, 'mode' | 'rate' | 'arrival' | 'window' | 'drainMs' | 'sizes'>,
   share: ScheduleShare,
@@ -52,7 +57,7 @@ export async function sendProbes(
   acc: ShareAccounting,
   internals: LoadInternals,
   wake: WakeTimer | undefined,
-): Promise<number> {
+): Promise<SendingStats> {
   let stalled = internals.stallAtMs === undefined;
   // The stall starts between exchanges (nothing in flight), as a GC pause or a busy loop would most
   // often hit: a reply already waiting in the socket would otherwise carry the stall in its service time.
@@ -92,6 +97,7 @@ export async function sendProbes(
     );
     const plane = startPlane(flows, acc, internals, capacity);
     if (plane !== undefined) {
+      let usage: PlaneUsage | undefined;
       try {
         await runFeeder(
           schedule,
@@ -106,9 +112,9 @@ export async function sendProbes(
           onTick,
         );
       } finally {
-        plane.stop();
+        usage = plane.stop();
       }
-      return 0;
+      return { pollNs: 0, plane: usage };
     }
     const stats = await runPacer(
       schedule,
@@ -119,7 +125,7 @@ export async function sendProbes(
       },
       wake,
     );
-    return stats.pollNs;
+    return { pollNs: stats.pollNs };
   }
   const window = o.mode === 'ping-pong' ? 1 : o.window;
   const expireNs = Math.max(10, Math.min(o.drainMs, 200)) * 1e6;
@@ -136,13 +142,14 @@ export async function sendProbes(
     nativeWindow ? (f, count, atNs) => acc.sentRun(f, count, f.nextSeq, atNs) : undefined,
     plane,
   );
+  let usage: PlaneUsage | undefined;
   try {
     await acc.driver.run();
   } finally {
     // The drain's replies are read on this thread's loop again.
-    plane?.stop();
+    usage = plane?.stop();
   }
-  return 0;
+  return usage === undefined ? { pollNs: 0 } : { pollNs: 0, plane: usage };
 }
 
 /**

@@ -45,10 +45,15 @@ export interface ShareOutcome {
   readonly service: LatencyRecorder;
   readonly sendLag: LatencyRecorder;
   readonly series: IntervalSeries;
-  /** Event-loop utilisation of the thread over the run, less the pacer's polling (which is waiting, not work). */
+  /**
+   * Utilisation over the run of the busier of the thread's event loop and its data-plane thread, less
+   * the pacer's polling (which is waiting, not work).
+   */
   readonly elu: number;
   /** Share of the run the pacer spent polling for a close send time (included in the raw utilisation). */
   readonly pollShare: number;
+  /** Which thread `elu` is: the event loop, or the data-plane thread. */
+  readonly busiest: BusiestThread;
   /** The measured time when the run was cut short, ms (absent: the whole duration). */
   readonly measuredMs?: number;
 }
@@ -65,8 +70,12 @@ export interface ShareWire {
   readonly series: IntervalWire;
   readonly elu: number;
   readonly pollShare: number;
+  readonly busiest: BusiestThread;
   readonly measuredMs?: number;
 }
+
+/** The thread of a share that was busier over the run (ShareOutcome.busiest). */
+export type BusiestThread = 'event loop' | 'data-plane thread';
 
 /** A share's outcome as plain data. */
 export function shareToWire(s: ShareOutcome): ShareWire {
@@ -81,6 +90,7 @@ export function shareToWire(s: ShareOutcome): ShareWire {
     series: s.series.toWire(),
     elu: s.elu,
     pollShare: s.pollShare,
+    busiest: s.busiest,
     ...(s.measuredMs === undefined ? {} : { measuredMs: s.measuredMs }),
   };
 }
@@ -171,13 +181,18 @@ export async function measureShare(
       );
     }
 
-    const pollNs = await sendProbes(o, share, flows, t0, acc, internals, wake);
+    const sending = await sendProbes(o, share, flows, t0, acc, internals, wake);
     acc.sendLag.recordRepeated(0, acc.zeroLags);
     const lastSendNs = clockNs();
     // Utilisation over the sending phase only: the drain is waiting by design.
     const rawElu = performance.eventLoopUtilization(elu0).utilization;
-    const pollShare = Math.min(1, pollNs / Math.max(1, lastSendNs - eluStartNs));
-    const elu = Math.max(0, rawElu - pollShare);
+    const loopPoll = Math.min(1, sending.pollNs / Math.max(1, lastSendNs - eluStartNs));
+    const loopElu = Math.max(0, rawElu - loopPoll);
+    // With a data plane the work is mostly its thread's: the busier of the two is the generator's figure.
+    const plane = sending.plane;
+    const onPlane = plane !== undefined && plane.busy > loopElu;
+    const elu = onPlane ? plane.busy : loopElu;
+    const pollShare = onPlane ? plane.poll : loopPoll;
 
     await drain(acc, lastSendNs, o.drainMs);
     clearInterval(intervalTimer);
@@ -207,6 +222,7 @@ export async function measureShare(
       series,
       elu,
       pollShare,
+      busiest: onPlane ? 'data-plane thread' : 'event loop',
       ...(acc.cutMs === undefined ? {} : { measuredMs: acc.cutMs }),
     });
   } finally {

@@ -115,7 +115,11 @@ export interface IntervalStats {
 
 /** The generator's own health: drops in its sockets, send lag, whether it was the bottleneck. */
 export interface GeneratorHealth {
-  /** Event-loop utilisation of the busiest generator thread, 0..1, not counting the pacer's polling for a close send time. */
+  /**
+   * Utilisation of the busiest generator thread, 0..1: of each worker (or the main thread) its event loop
+   * or, when busier, its native data-plane thread (CPU time over its life); not counting the pacer's
+   * polling for a close send time.
+   */
   readonly eventLoopUtilization?: number;
   /** Sum of /proc/net/udp{,6} `drops` of the flow sockets (after - before). */
   readonly socketDrops: number;

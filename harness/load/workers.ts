@@ -206,6 +206,7 @@ function shareFromWire(w: ShareWire, o: ResolvedLoadOptions): ShareOutcome {
     series,
     elu: w.elu,
     pollShare: w.pollShare,
+    busiest: w.busiest,
     ...(w.measuredMs === undefined ? {} : { measuredMs: w.measuredMs }),
   };
 }

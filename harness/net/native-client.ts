@@ -307,6 +307,12 @@ export class NativeClient {
   }
 }
 
+/** How busy a data plane's thread was (NativePlane.stop()): shares of its life, 0..1. */
+export interface PlaneUsage {
+  readonly busy: number;
+  readonly poll: number;
+}
+
 /**
  * Probe clients of one Tally on a native thread of their own (NativePlaneHandle): replies are read and
  * accounted there, and in window mode answered with new probes, without a wake-up of this thread's loop;
@@ -393,9 +399,16 @@ export class NativePlane {
     this.plane.setEnd(endNs);
   }
 
-  /** Ends the thread (the clients go back to this thread's loop) and hands over the last reports. */
-  stop(): void {
+  /**
+   * Ends the thread (the clients go back to this thread's loop) and hands over the last reports; returns
+   * the thread's utilisation: `busy`, the share of its life it spent working (CPU time, less its polling
+   * for a close send), and `poll`, the share it polled.
+   */
+  stop(): PlaneUsage {
     this.plane.stop();
     this.poll();
+    const [wallNs, cpuNs, pollNs] = this.plane.usage();
+    const wall = Math.max(1, wallNs);
+    return { busy: Math.min(1, Math.max(0, cpuNs - pollNs) / wall), poll: Math.min(1, pollNs / wall) };
   }
 }

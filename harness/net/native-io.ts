@@ -25,13 +25,16 @@ export interface NativeSocket {
   /**
    * Echo mode: starts echoing in C with this refused-port table, stats array and send-queue bound; with
    * `loopGuard`, datagrams that continue an echo loop are dropped (reference-server/loop-guard.ts).
-   * Returns whether the loop guard runs (a module built before it returns undefined).
+   * With `threaded` and no policy set, a thread of its own answers the socket (native/echo_thread.c)
+   * instead of this thread's loop. Returns whether the loop guard runs (a module built before it
+   * returns undefined).
    */
   startEcho(
     refused: Uint8Array,
     stats: Float64Array,
     queueMax: number,
     loopGuard: boolean,
+    threaded?: boolean,
   ): boolean | undefined;
   /** Echo mode: answer only these destinations ([family, 16 address bytes, scope id]); null = any. */
   setFilter(list: readonly (readonly [4 | 6, Uint8Array, number])[] | null): void;
@@ -130,6 +133,8 @@ export interface NativePlaneHandle {
   errors(): Float64Array;
   /** Ends the thread and hands the sockets back to this thread's loop (which drains them). Idempotent. */
   stop(): void;
+  /** Once stopped: the thread's wall time, its CPU time, and the time it polled for a close send, ns. */
+  usage(): [number, number, number];
 }
 
 /** Numbers per entry of NativePlaneHandle.startRate's ring. */

@@ -1,6 +1,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -225,6 +233,27 @@ describe('echolot serve [io]', function () {
       'echolot: --allow 127.0.0.1/8: has host bits set; did you mean 127.0.0.0/8?',
     ]);
     expect(r.stdout.join('')).to.equal('');
+  });
+
+  it('answers a socket without a policy on a thread of its own, one with a policy on the event loop', async function () {
+    if (!existsSync('/proc/self/task')) return skipBecause(this, 'no /proc/<pid>/task to count threads in');
+    // The same server twice, once with a policy (a rate limit: JavaScript decides per batch, so the
+    // loop must answer): the one without has one thread more, its echo thread.
+    const threads = async (args: readonly string[]): Promise<number> => {
+      const r = serve(['--port', '0', '--bind', '127.0.0.1', ...args]);
+      const [, port] = await waitForLine(r.stdout, LISTENING, 'the listening line');
+      expect((await echoOnce(Number(port), Buffer.from('threads'))).toString()).to.equal('threads');
+      const n = readdirSync(`/proc/${r.child.pid}/task`).length;
+      r.child.kill('SIGTERM');
+      expect((await within(r.exited, 2000, 'exit after SIGTERM')).code).to.equal(0);
+      const [, received, echoed] = await waitForLine(r.stdout, SUMMARY, 'the summary line');
+      expect([received, echoed]).to.deep.equal(['1', '1']);
+      return n;
+    };
+    const withPolicy = await threads(['--rate-limit', '1000000']);
+    const withoutPolicy = await threads([]);
+    if (process.env['ECHOLOT_IO'] === 'dgram') expect(withoutPolicy).to.equal(withPolicy);
+    else expect(withoutPolicy).to.equal(withPolicy + 1);
   });
 
   it('drops IPv4 sources named by a v4-mapped --deny address', async () => {

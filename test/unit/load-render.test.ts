@@ -77,6 +77,9 @@ describe('load renderers', () => {
       "the generator's event loop (busiest worker) was saturated: utilisation 100% (CPU-bound)",
     );
     expect(saturationReason('ping-pong', 1, 0, 1)).to.equal(undefined);
+    expect(saturationReason('flood', 0.99, 0, 1, 'data-plane thread')).to.equal(
+      "the generator's data-plane thread was saturated: utilisation 99% (CPU-bound)",
+    );
   });
 
   describe('console', () => {
