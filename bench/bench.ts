@@ -34,10 +34,35 @@ function out(lines: readonly string[]): void {
   for (const line of lines) process.stdout.write(`${line}\n`);
 }
 
-/** Starts the servers, measures every row config.reps times, interleaved, and stops the servers again. */
+/** Exit codes of a bench stopped by a signal (as the CLI's). */
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Starts the servers, measures every row config.reps times, interleaved, and stops the servers again,
+ * also when the bench is stopped by SIGINT or SIGTERM (then without a report: a partial table would
+ * read as a result).
+ */
 async function measure(config: BenchConfig, pin: Pinning, buildDir: string, g: Generators): Promise<Row[]> {
   const servers: Server[] = [];
   let veth: Veth | undefined;
+  let stopped: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (stopped ??= (async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+      if (veth) await stopVeth(veth);
+    })());
+  const onSignal = (signal: NodeJS.Signals): void => {
+    void cleanup().finally(() => {
+      process.stderr.write(
+        `bench: interrupted by ${signal}: servers and test host stopped, no report written\n`,
+      );
+      process.exit(SIGNAL_EXIT[signal] ?? 1);
+    });
+  };
+  // Not `once`: a listener that stays tells harness/testhost/netns.ts (which removes the test host on
+  // the signal) that somebody handles it, so it does not re-raise it to end the process at once.
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const local = await startLoopbackServers(pin, buildDir, servers);
     const vethWhyNot = await vethUnavailable();
@@ -60,8 +85,9 @@ async function measure(config: BenchConfig, pin: Pinning, buildDir: string, g: G
     await measureRows(rows, config.reps);
     return rows;
   } finally {
-    await Promise.all(servers.map((s) => s.stop()));
-    if (veth) await stopVeth(veth);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
   }
 }
 

@@ -31,7 +31,7 @@
 
 /* Expiry of unanswered probes and top-ups after a quiet spell: the WindowDriver's HOUSEKEEPING_MS. */
 #define PLANE_HOUSEKEEPING_NS 2e6
-/* Rate mode: a send due sooner than this is waited for by polling the sockets instead of sleeping (as the
+/* Rate mode: the thread sleeps until this long before a send is due, and polls the sockets for the rest (as the
  * JavaScript pacer polls for its last POLL_BELOW_NS), ns. */
 #define PLANE_SPIN_NS 50e3
 /* Rate mode: most sends per wake-up before the sockets are read again (the pacer's MAX_BURST). */
@@ -75,8 +75,9 @@ typedef struct Plane {
   uint64_t head, tail;
   double rate_end; /* entries intended from here on are dropped: a run cut short */
   double offset;   /* JavaScript's clock minus uv_hrtime */
-  /* The thread's life: wall time, its CPU time, and the time it polled for a close send (ns), set as it ends. */
-  double wall_ns, cpu_ns, spin_ns;
+  /* The thread's life: wall time and CPU time (set as it ends), and the time it spent working (reading,
+   * accounting, sending: not sleeping or polling), ns. */
+  double wall_ns, cpu_ns, work_ns;
   uint32_t *mpend;   /* per member: probes written into its send arena, not yet sent */
   uint32_t *touched; /* members written to since the last flush, each once (mtouched) */
   uint8_t *mtouched;
@@ -219,19 +220,19 @@ static void plane_poll_loop(Plane *p) {
     pthread_mutex_lock(&p->mu);
     double due = plane_next_due(p);
     pthread_mutex_unlock(&p->mu);
-    double t = now_ns(), wait = (due < next ? due : next) - t;
+    /* The last PLANE_SPIN_NS before a send are polled: a sleep's wake-up would make it late. */
+    double wake = due - PLANE_SPIN_NS, wait = (wake < next ? wake : next) - now_ns();
     struct timespec ts = {0, 0};
-    /* A send due within PLANE_SPIN_NS is waited for by polling: a sleep's wake-up would make it late. */
-    int spinning = due > t && due - t < PLANE_SPIN_NS;
-    if (spinning) wait = 0;
     if (wait > 0) {
       ts.tv_sec = (time_t)(wait / 1e9);
       ts.tv_nsec = (long)(wait - (double)ts.tv_sec * 1e9);
     }
     int ready = epoll_pwait2(p->epfd, evs, G_EVENTS, &ts, NULL);
     if (ready < 0 && errno != EINTR) break;
+    double t = now_ns();
     pthread_mutex_lock(&p->mu);
     uint64_t head = p->head;
+    int worked = ready > 0;
     if (p->rate_on) plane_send_due(p, now_ns() + p->offset);
     for (int e = 0; e < ready; e++) {
       uint32_t key = evs[e].data.u32;
@@ -246,9 +247,10 @@ static void plane_poll_loop(Plane *p) {
     if (now_ns() >= next) {
       plane_housekeeping(p);
       next = now_ns() + PLANE_HOUSEKEEPING_NS;
+      worked = 1;
     }
-    /* A turn that only polled for the next send is waiting, not work (the pacer's polling). */
-    if (spinning && ready == 0 && p->head == head) p->spin_ns += now_ns() - t;
+    /* A turn that found nothing to read or send was waiting (a poll for the next send), not work. */
+    if (worked || p->head != head) p->work_ns += now_ns() - t;
     pthread_mutex_unlock(&p->mu);
     if (atomic_load(&p->quit)) break;
   }
@@ -261,9 +263,12 @@ static void plane_poll_loop(Plane *p) {
 static void plane_blocking_loop(Plane *p) {
   Sock *s = p->members[0];
   double next = now_ns() + PLANE_HOUSEKEEPING_NS;
+  /* Ping-pong (a window of 1) asks for one datagram: a batch would cost a second look at an empty queue. */
+  int max = s->win <= 1 ? 1 : BATCH;
   while (!atomic_load(&p->quit)) {
     int err;
-    int n = probe_recv(s, p->msgs, p->iov, p->data, p->rows, BATCH, MSG_WAITFORONE, &err);
+    int n = probe_recv(s, p->msgs, p->iov, p->data, p->rows, max, MSG_WAITFORONE, &err);
+    double t = now_ns();
     pthread_mutex_lock(&p->mu);
     if (n > 0) plane_account(p, s, n);
     if (err != 0) plane_note(p, 0, err);
@@ -273,6 +278,7 @@ static void plane_blocking_loop(Plane *p) {
       plane_housekeeping(p);
       next = now_ns() + PLANE_HOUSEKEEPING_NS;
     }
+    p->work_ns += now_ns() - t;
     pthread_mutex_unlock(&p->mu);
   }
 }
@@ -614,14 +620,14 @@ static napi_value plane_push(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* usage() -> [wall ns, CPU ns, polling ns]: the thread's life, once stopped (zeros before). */
+/* usage() -> [wall ns, CPU ns, working ns]: the thread's life, once stopped (zeros before). */
 static napi_value plane_usage(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   Plane *p = this_plane(env, info, &argc, NULL);
   if (p == NULL) return NULL;
   napi_value items[3];
   pthread_mutex_lock(&p->mu);
-  double v[3] = {p->wall_ns, p->cpu_ns, p->spin_ns};
+  double v[3] = {p->wall_ns, p->cpu_ns, p->work_ns};
   pthread_mutex_unlock(&p->mu);
   for (int i = 0; i < 3; i++) CHECK(napi_create_double(env, v[i], &items[i]));
   return js_array(env, 3, items);

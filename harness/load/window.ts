@@ -13,6 +13,9 @@ import type { Flow } from './flows.js';
 /** How often the driver expires old probes and refills windows, ms. */
 const HOUSEKEEPING_MS = 2;
 
+/** How often the driver hands on the data plane's errors and a cut-short end (its thread does the rest), ms. */
+const PLANE_TICK_MS = 10;
+
 /** Keeps every flow's window full until the end time. */
 export class WindowDriver {
   private running = false;
@@ -91,7 +94,8 @@ export class WindowDriver {
             this.fill(f);
           }
         }
-        setTimeout(tick, Math.min(HOUSEKEEPING_MS, Math.max(0, Math.ceil((endNs - now) / 1e6))));
+        const every = this.plane === undefined ? HOUSEKEEPING_MS : PLANE_TICK_MS;
+        setTimeout(tick, Math.min(every, Math.max(0, Math.ceil((endNs - now) / 1e6))));
       };
       tick();
     });

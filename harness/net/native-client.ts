@@ -401,14 +401,15 @@ export class NativePlane {
 
   /**
    * Ends the thread (the clients go back to this thread's loop) and hands over the last reports; returns
-   * the thread's utilisation: `busy`, the share of its life it spent working (CPU time, less its polling
-   * for a close send), and `poll`, the share it polled.
+   * the thread's utilisation: `busy`, the share of its life it spent working (reading, accounting,
+   * sending), and `poll`, the share of its CPU time beyond that (polling for a close send).
    */
   stop(): PlaneUsage {
     this.plane.stop();
     this.poll();
-    const [wallNs, cpuNs, pollNs] = this.plane.usage();
+    const [wallNs, cpuNs, workNs] = this.plane.usage();
     const wall = Math.max(1, wallNs);
-    return { busy: Math.min(1, Math.max(0, cpuNs - pollNs) / wall), poll: Math.min(1, pollNs / wall) };
+    // CPU time that was not work was spent polling for a close send.
+    return { busy: Math.min(1, workNs / wall), poll: Math.min(1, Math.max(0, cpuNs - workNs) / wall) };
   }
 }

@@ -133,7 +133,10 @@ export interface NativePlaneHandle {
   errors(): Float64Array;
   /** Ends the thread and hands the sockets back to this thread's loop (which drains them). Idempotent. */
   stop(): void;
-  /** Once stopped: the thread's wall time, its CPU time, and the time it polled for a close send, ns. */
+  /**
+   * Once stopped: the thread's wall time, its CPU time, and the time it spent working (reading,
+   * accounting, sending; not sleeping, nor polling for a close send), ns.
+   */
   usage(): [number, number, number];
 }
 

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 
 /** dist/bench/bench.js, the script behind `npm run bench`. */
 const BENCH = fileURLToPath(new URL('../../bench/bench.js', import.meta.url));
+/** This checkout's bench/ (its servers: bench/naive-server.mjs, bench/build/echo-mmsg...). */
+const BENCH_SOURCES = fileURLToPath(new URL('../../../bench/', import.meta.url));
 
 interface BenchRun {
   readonly code: number | null;
@@ -158,6 +160,53 @@ describe('npm run bench (--quick)', function () {
       if (ratio.name === 'echolot generator / C generator, 65507 B') continue; // skipped in --quick
       expect(ratio.value, ratio.name).to.be.a('number').and.greaterThan(0);
     }
+  });
+
+  it('stops its servers on SIGTERM and exits 143 without a report', async function () {
+    try {
+      execFileSync('cc', ['--version'], { stdio: 'ignore', timeout: 5000 });
+    } catch {
+      console.log('      skipped: no C compiler (cc) on PATH; .ci/run installs gcc as root');
+      this.skip();
+    }
+    const reports = mkdtempSync(join(tmpdir(), 'echolot-bench-term-'));
+    const child = spawn(process.execPath, [BENCH, '--quick', '--report-dir', reports], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // The servers are up once the first rows run: the header is printed before they start.
+    const deadline = Date.now() + 20_000;
+    while (!/load average before/.test(stdout) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 3000));
+    const servers = (): string[] =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .map((p) => {
+          try {
+            return readFileSync(`/proc/${p}/cmdline`, 'utf8');
+          } catch {
+            return '';
+          }
+        })
+        // Servers only: a C generator measuring a row ends by itself within the row's duration.
+        .filter((c) => c.includes(BENCH_SOURCES) && !/gen-mmsg|naive-generator/.test(c));
+    expect(servers(), 'the bench servers run').to.not.deep.equal([]);
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await closed;
+    clearTimeout(timer);
+    expect(code, stderr).to.equal(143);
+    expect(stderr).to.contain(
+      'bench: interrupted by SIGTERM: servers and test host stopped, no report written',
+    );
+    expect(servers()).to.deep.equal([]);
+    expect(readdirSync(reports)).to.deep.equal([]);
+    rmSync(reports, { recursive: true, force: true });
   });
 
   it('a broken setup (an unknown argument, a bad value) exits 2 and says why', async () => {
