@@ -82,8 +82,11 @@ export type ArrivalKind =
   | 'damaged'
   /** from the target, matching no request: a damaged reply (when a request waits) or an unsolicited datagram */
   | 'unmatched'
-  /** neither from the target nor carrying this run's tag (another run's stray, another program): counted, never blamed */
+  /** neither from the target (an address and port the run sent to) nor carrying this run's tag (another run's stray, another program): counted, never blamed */
   | 'foreign';
+
+/** The key of an endpoint in Ledger.destinations. */
+const endpointKey = (address: string, port: number): string => `${normalizeAddress(address)}|${port}`;
 
 /** A breach of the echo contract: which clause, how strong, whose, and what was seen. */
 export interface Breach {
@@ -252,7 +255,11 @@ export class Ledger {
   private readonly byNonce = new Map<string, WireRequest>();
   /** Every request in sending order. */
   private readonly sent: WireRequest[] = [];
-  /** Addresses the run sent requests to: a datagram from one of them is from the target. */
+  /**
+   * Endpoints (address and port) the run sent requests to or expects replies from: a datagram from one
+   * of them is from the target. Another port of the same address is not (on loopback every server of
+   * the host shares the address: another check's server, say).
+   */
   private readonly destinations = new Set<string>();
   /** Breaches by case: the first MAX_KEPT of each, and how many in all. */
   private readonly byCase = new Map<string, { list: Breach[]; total: number }>();
@@ -338,8 +345,8 @@ export class Ledger {
     if (tagged?.tag === this.tag) this.byNonce.set(tagged.nonce, request);
     else socket.sentUnnamed++;
     this.sent.push(request);
-    this.destinations.add(normalizeAddress(to.address));
-    this.destinations.add(normalizeAddress(request.expectFrom.address));
+    this.destinations.add(endpointKey(to.address, to.port));
+    this.destinations.add(endpointKey(request.expectFrom.address, request.expectFrom.port));
     this.counts.requests++;
     this.counts.bytesSent += data.length;
     options.onRecord?.(request);
@@ -641,7 +648,7 @@ export class Ledger {
             }),
           );
         }
-      } else if (!this.destinations.has(from.address)) {
+      } else if (!this.destinations.has(endpointKey(from.address, from.port))) {
         kind = 'foreign';
       } else {
         kind = 'unmatched';
