@@ -194,6 +194,22 @@ void echo_batch(Sock *s, int n, uint64_t now) {
   if (m > 0) send_batch(s, sh->out, m);
 }
 
+/* Points the arena's BATCH message headers at their slots, names and control buffers for one recvmmsg. */
+void prepare_recv(Shared *sh) {
+  for (int i = 0; i < BATCH; i++) {
+    struct msghdr *h = &sh->msgs[i].msg_hdr;
+    sh->iov[i].iov_base = sh->data + (size_t)i * SLOT;
+    sh->iov[i].iov_len = SLOT;
+    h->msg_iov = &sh->iov[i];
+    h->msg_iovlen = 1;
+    h->msg_name = &sh->names[i];
+    h->msg_namelen = sizeof sh->names[i];
+    h->msg_control = sh->ctl[i];
+    h->msg_controllen = CTL_LEN;
+    h->msg_flags = 0;
+  }
+}
+
 /* Drains the socket in batches (up to RECV_CAP datagrams) and handles each batch as its mode says. */
 static void read_ready(Sock *s) {
   Shared *sh = s->sh;
@@ -201,18 +217,7 @@ static void read_ready(Sock *s) {
   napi_handle_scope scope;
   napi_open_handle_scope(s->env, &scope);
   while (total < RECV_CAP && !s->closed) {
-    for (int i = 0; i < BATCH; i++) {
-      struct msghdr *h = &sh->msgs[i].msg_hdr;
-      sh->iov[i].iov_base = sh->data + (size_t)i * SLOT;
-      sh->iov[i].iov_len = SLOT;
-      h->msg_iov = &sh->iov[i];
-      h->msg_iovlen = 1;
-      h->msg_name = &sh->names[i];
-      h->msg_namelen = sizeof sh->names[i];
-      h->msg_control = sh->ctl[i];
-      h->msg_controllen = CTL_LEN;
-      h->msg_flags = 0;
-    }
+    prepare_recv(sh);
     int n = recvmmsg(s->fd, sh->msgs, BATCH, MSG_DONTWAIT, NULL);
     if (n < 0) {
       int err = errno;

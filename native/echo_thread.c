@@ -61,18 +61,7 @@ static void *echo_main(void *arg) {
         flags = MSG_DONTWAIT;
       }
     }
-    for (int i = 0; i < BATCH; i++) {
-      struct msghdr *h = &sh->msgs[i].msg_hdr;
-      sh->iov[i].iov_base = sh->data + (size_t)i * SLOT;
-      sh->iov[i].iov_len = SLOT;
-      h->msg_iov = &sh->iov[i];
-      h->msg_iovlen = 1;
-      h->msg_name = &sh->names[i];
-      h->msg_namelen = sizeof sh->names[i];
-      h->msg_control = sh->ctl[i];
-      h->msg_controllen = CTL_LEN;
-      h->msg_flags = 0;
-    }
+    prepare_recv(sh);
     int n = recvmmsg(s->fd, sh->msgs, BATCH, flags, NULL);
     if (n < 0) {
       int err = errno;

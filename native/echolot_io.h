@@ -287,6 +287,7 @@ int send_batch(Sock *s, struct mmsghdr *m, uint32_t n);
 void note_error(Sock *s, int err);
 void on_poll(uv_poll_t *handle, int status, int events);
 void echo_batch(Sock *s, int n, uint64_t now);
+void prepare_recv(Shared *sh);
 napi_value sock_start_echo(napi_env env, napi_callback_info info);
 napi_value sock_set_filter(napi_env env, napi_callback_info info);
 napi_value sock_set_policy(napi_env env, napi_callback_info info);
