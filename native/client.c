@@ -102,7 +102,6 @@ int client_send(Sock *s, uint32_t n) {
     if (s->probe_on && len >= PROBE_HEADER) {
       const double *d = s->psend + (size_t)i * 4;
       probe_encode(&s->probe, s->sarena + (size_t)i * s->sslot_size, d[0], d[1], d[2], (uint32_t)len);
-      if (s->tally != NULL) tally_sent(s->tally, s->ftally, d[0], d[1], d[2]);
     }
     s->siov[i].iov_base = s->sarena + (size_t)i * s->sslot_size;
     s->siov[i].iov_len = (size_t)len;
@@ -114,6 +113,15 @@ int client_send(Sock *s, uint32_t n) {
   uint32_t done = s->gso && n >= 2 ? gso_send(s, n, &gso_err) : 0;
   if (gso_err != 0) note_error(s, gso_err);
   int err = done == n ? 0 : send_batch(s, s->smsgs + done, n - done);
+  /* Accounted after the send, not between the send time stamped in the probe and the send itself: in ping-pong
+   * that time is part of every round trip measured. (Sent or queued, a probe counts as sent.) */
+  if (s->probe_on && s->tally != NULL) {
+    for (uint32_t i = 0; i < n; i++) {
+      if (s->slens[i] < PROBE_HEADER) continue;
+      const double *d = s->psend + (size_t)i * 4;
+      tally_sent(s->tally, s->ftally, d[0], d[1], d[2]);
+    }
+  }
   return gso_err != 0 ? gso_err : err;
 }
 

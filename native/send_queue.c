@@ -116,7 +116,15 @@ int send_batch(Sock *s, struct mmsghdr *m, uint32_t n) {
   int first_err = 0;
   if (s->q_count > 0) queue_flush(s);
   while (i < n && s->q_count == 0) {
-    int r = sendmmsg(s->fd, m + i, n - i, MSG_DONTWAIT);
+    int r;
+    if (n - i == 1) {
+      /* One datagram (a ping-pong refill): sendmsg costs less in the kernel than a sendmmsg of one. */
+      ssize_t w = sendmsg(s->fd, &m[i].msg_hdr, MSG_DONTWAIT);
+      if (w >= 0) m[i].msg_len = (unsigned)w;
+      r = w >= 0 ? 1 : -1;
+    } else {
+      r = sendmmsg(s->fd, m + i, n - i, MSG_DONTWAIT);
+    }
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
