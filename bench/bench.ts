@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { BrokenSetup, CLI, EXIT_BROKEN, parseArgs, type BenchConfig } from './config.js';
+import { BrokenSetup, CLI, EXIT_BROKEN, parseArgs, USAGE, type BenchConfig } from './config.js';
 import { makeGenerators, type Generators } from './generators.js';
 import { buildC, decidePinning, type Pinning } from './machine.js';
 import { renderHeader, renderSummary, renderTable } from './render.js';
@@ -92,7 +92,12 @@ async function measure(config: BenchConfig, pin: Pinning, buildDir: string, g: G
 }
 
 async function main(): Promise<number> {
-  const config = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    out([USAGE]);
+    return 0;
+  }
+  const config = parseArgs(argv);
   if (!existsSync(CLI)) throw new BrokenSetup(`${CLI} is missing: run npm run build first`);
   const startedAt = new Date();
   const loadBefore = loadavg();

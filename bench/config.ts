@@ -44,6 +44,25 @@ export interface BenchConfig {
   readonly reportDir: string;
 }
 
+/** `npm run bench -- --help`: what the bench takes (docs/benchmarks.md has the method and the figures). */
+export const USAGE = `usage: npm run bench -- [options]   (or node dist/bench/bench.js [options])
+
+Measures echolot's reference server and generator side by side with textbook Node programs and
+minimal C programs on this machine, and prints the table and the ratios of their medians.
+
+options:
+  --quick            smoke run: 0.2-0.5 s per row, one repetition
+  --reps N           repetitions of the whole list of rows, interleaved (default 3; 1 with --quick)
+  --duration-ms N    measured time of each flood row, ms (default 4000)
+  --flows N          client sockets of the flood rows, 1..${MAX_FLOWS} (default 4)
+  --window N         outstanding datagrams per flow, 1..65536 (default 16)
+  --no-pin           leave generators and servers to the scheduler (default: pinned with taskset)
+  --report-dir DIR   where the JSON report goes (default reports)
+  --help             this text
+
+exit codes: 0 measured (whatever the figures, goals met or not), 2 broken setup (named),
+130/143 stopped by SIGINT/SIGTERM (no report). Method and figures: docs/benchmarks.md`;
+
 /** What went wrong with the setup: the bench exits EXIT_BROKEN with this message. */
 export class BrokenSetup extends Error {}
 
@@ -74,7 +93,8 @@ export function parseArgs(argv: readonly string[]): BenchConfig {
   ]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
-    if (!known.has(a)) throw new BrokenSetup(`unknown argument ${a} (see docs/benchmarks.md)`);
+    if (!known.has(a))
+      throw new BrokenSetup(`unknown argument ${a} (npm run bench -- --help lists the options)`);
     if (!['--quick', '--no-pin'].includes(a)) i++;
   }
   const reportIdx = argv.indexOf('--report-dir');

@@ -223,4 +223,23 @@ describe('npm run bench (--quick)', function () {
     expect(reps.code).to.equal(2);
     expect(reps.stderr).to.equal('bench: broken setup: --reps must be a positive integer, got "five"\n');
   });
+
+  it('--help prints every option and the exit codes, measures nothing and exits 0', async () => {
+    const r = await runBench(['--help'], 20_000);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.equal('');
+    for (const option of [
+      '--quick',
+      '--reps',
+      '--duration-ms',
+      '--flows',
+      '--window',
+      '--no-pin',
+      '--report-dir',
+    ]) {
+      expect(r.stdout).to.include(`  ${option}`);
+    }
+    expect(r.stdout).to.match(/exit codes: 0 .*2 broken setup/s);
+    expect(r.stdout).to.not.match(/ratios of medians|group +row/);
+  });
 });
