@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { BrokenSetup, CLI, EXIT_BROKEN, parseArgs, USAGE, type BenchConfig } from './config.js';
 import { makeGenerators, type Generators } from './generators.js';
-import { buildC, decidePinning, type Pinning } from './machine.js';
+import { buildC, decidePinning, stopCommands, type Pinning } from './machine.js';
 import { renderHeader, renderSummary, renderTable } from './render.js';
 import { writeReport } from './report.js';
 import {
@@ -48,7 +48,7 @@ async function measure(config: BenchConfig, pin: Pinning, buildDir: string, g: G
   let stopped: Promise<void> | undefined;
   const cleanup = (): Promise<void> =>
     (stopped ??= (async () => {
-      await Promise.all(servers.map((s) => s.stop()));
+      await Promise.all([stopCommands(), ...servers.map((s) => s.stop())]);
       if (veth) await stopVeth(veth);
     })());
   const onSignal = (signal: NodeJS.Signals): void => {
