@@ -1,13 +1,14 @@
 /** What the bench asks of the machine: commands run to completion, the C baselines built, CPUs to pin to. */
 import { execFile, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BrokenSetup, ROOT, type BenchConfig } from './config.js';
 
 const C_SOURCES = ['echo-mmsg', 'echo-loop', 'gen-mmsg'] as const;
 
-/** The commands run() is waiting for (a generator measuring a row, the compiler, sockperf's client), each with its end. */
-const running = new Map<ChildProcess, Promise<void>>();
+/** The commands run() is waiting for (a generator measuring a row, the compiler, sockperf's client). */
+const running = new Set<ChildProcess>();
 
 /** Set once the bench is interrupted: no command starts any more, and those stopped report nothing. */
 let stopping = false;
@@ -21,38 +22,32 @@ export function run(
   // The process exits once it has stopped what runs: a row that was measuring gets no result (no
   // "broken setup" for a generator that was killed), and the next one does not start.
   if (stopping) return new Promise(() => undefined);
-  let ended = (): void => undefined;
-  const result = new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+  return new Promise((done) => {
     const child = execFile(
       command,
       [...args],
       { timeout: timeoutMs, maxBuffer: 1 << 20 },
       (err, stdout, stderr) => {
         running.delete(child);
-        ended();
         if (stopping) return;
         const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
         done({ code, stdout, stderr: stderr || (err?.message ?? '') });
       },
     );
-    running.set(
-      child,
-      new Promise<void>((resolve) => {
-        ended = resolve;
-      }),
-    );
+    running.add(child);
   });
-  return result;
 }
 
 /** Stops every command run() is waiting for and waits for their ends (the bench was interrupted). */
 export async function stopCommands(): Promise<void> {
   stopping = true;
-  const ends = [...running].map(([child, end]) => {
-    child.kill('SIGTERM');
-    return end;
-  });
-  await Promise.all(ends);
+  await Promise.all(
+    [...running].map((child) => {
+      const closed = once(child, 'close');
+      child.kill('SIGTERM');
+      return closed;
+    }),
+  );
 }
 
 /** Compiles each C program into bench/build/ when the binary is missing or older than its source. */

@@ -4,11 +4,16 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { skipBecause } from '../helpers/skip.js';
+import { hasCompiler } from '../support/impaired-path.js';
 
 /** dist/bench/bench.js, the script behind `npm run bench`. */
 const BENCH = fileURLToPath(new URL('../../bench/bench.js', import.meta.url));
 /** This checkout's bench/ (its servers: bench/naive-server.mjs, bench/build/echo-mmsg...). */
 const BENCH_SOURCES = fileURLToPath(new URL('../../../bench/', import.meta.url));
+
+/** .ci/run installs gcc when it is root; elsewhere a missing compiler is the machine's, not the bench's. */
+const NO_COMPILER = 'no C compiler (cc) on PATH; .ci/run installs gcc as root';
 
 interface BenchRun {
   readonly code: number | null;
@@ -60,13 +65,7 @@ describe('npm run bench (--quick)', function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('builds the C baselines, measures every row once and writes the report with its ratios', async function () {
-    try {
-      execFileSync('cc', ['--version'], { stdio: 'ignore', timeout: 5000 });
-    } catch {
-      // .ci/run installs gcc when it is root; elsewhere a missing compiler is the machine's, not the bench's.
-      console.log('      skipped: no C compiler (cc) on PATH; .ci/run installs gcc as root');
-      this.skip();
-    }
+    if (!hasCompiler()) skipBecause(this, NO_COMPILER);
     const r = await runBench(['--quick', '--report-dir', dir], 80_000);
     expect(r.code, r.stderr).to.equal(0);
     const escaped = (text: string): string => text.replace(/[/.]/g, (c) => `\\${c}`);
@@ -169,12 +168,7 @@ describe('npm run bench (--quick)', function () {
   });
 
   it('stops its servers on SIGTERM and exits 143 without a report', async function () {
-    try {
-      execFileSync('cc', ['--version'], { stdio: 'ignore', timeout: 5000 });
-    } catch {
-      console.log('      skipped: no C compiler (cc) on PATH; .ci/run installs gcc as root');
-      this.skip();
-    }
+    if (!hasCompiler()) skipBecause(this, NO_COMPILER);
     const reports = mkdtempSync(join(tmpdir(), 'echolot-bench-term-'));
     const child = spawn(process.execPath, [BENCH, '--quick', '--report-dir', reports], {
       stdio: ['ignore', 'pipe', 'pipe'],
