@@ -8,7 +8,9 @@
  * Rate mode (startRate): JavaScript keeps the schedule (which flow, sequence number, intended time and length of
  * every probe) and writes it some milliseconds ahead into a ring; the thread sleeps until the next intended time
  * (epoll_pwait2, timer slack 1 ns) and sends every probe due, stamped with the time it went out. The send lag is
- * then the thread's wake-up, not the event loop's.
+ * then the thread's wake-up, not the event loop's. With constant arrivals (startConstant) the thread computes the
+ * schedule itself, the same one JavaScript would write: JavaScript then only tells it the end and polls errors, so
+ * its wake-ups (which preempt this thread when both share a CPU) are few.
  *
  * start(): the clients leave their group's epoll set (they stay its members) for the plane's, and the thread
  * sends the first windows. stop(): the thread ends and the clients go back to the group, whose uv_poll drains
@@ -67,13 +69,25 @@ typedef struct Plane {
   pthread_mutex_t mu;
   uint32_t nerrors; /* members with errors */
   double dropped_errors;
+  atomic_int has_errors; /* nerrors or dropped_errors above 0: errors() takes the lock only then */
   /* Rate mode: the ring of scheduled sends (JavaScript memory), entries [head, tail) not sent yet. */
   int rate_on;
   double *ring;
   napi_ref ring_ref;
   uint32_t ring_cap;
   uint64_t head, tail;
-  double rate_end; /* entries intended from here on are dropped: a run cut short */
+  /* Entries intended from here on are dropped: a run cut short. Atomic, as gen_k: setEnd() and push(0) on a computed
+   * schedule run on JavaScript's thread and take no lock, which, on a CPU the two threads share, would park
+   * JavaScript until this thread lets the lock go, and hand it over with two context switches. */
+  _Atomic double rate_end;
+  /* Constant arrivals (startConstant): slot k is intended at gen_t0 + k * gen_period (JavaScript's clock), on
+   * member k % count, with that member's next sequence number (mseq) and the length gen_sizes[seq % gen_nsizes]. */
+  int gen_on;
+  double gen_t0, gen_period;
+  _Atomic uint64_t gen_k; /* written by the thread only */
+  double *gen_sizes;
+  uint32_t gen_nsizes;
+  double *mseq;
   double offset;   /* JavaScript's clock minus uv_hrtime */
   /* The thread's life: wall time and CPU time (set as it ends), and the time it spent working (reading,
    * accounting, sending: not sleeping or polling), ns. */
@@ -97,11 +111,13 @@ static void plane_note(Plane *p, uint32_t m, int err) {
     if (e->count[k] == 0) {
       e->err[k] = err;
       p->nerrors++;
+      atomic_store_explicit(&p->has_errors, 1, memory_order_relaxed);
     }
     e->count[k]++;
     return;
   }
   p->dropped_errors++;
+  atomic_store_explicit(&p->has_errors, 1, memory_order_relaxed);
 }
 
 /* n rows just received on member s: each frees its probe's slot and is accounted (under the lock). */
@@ -171,18 +187,58 @@ static void plane_flush_member(Plane *p, uint32_t m) {
   if (err != 0) plane_note(p, m, err < 0 ? EINVAL : err);
 }
 
-/*
- * Rate mode: sends the probes of the ring due by `now` (JavaScript's clock), at most PLANE_BURST of them (replies
- * must still be read while catching up), each stamped `now` as its actual send time; one send per member with
- * probes due, or more when its send arena fills (under the lock). Probes intended at or after rate_end are dropped.
- */
-static void plane_send_due(Plane *p, double now) {
-  for (uint32_t budget = PLANE_BURST; budget > 0 && p->head < p->tail; budget--) {
-    const double *e = p->ring + (size_t)(p->head % p->ring_cap) * RE_STRIDE;
-    if (e[RE_INTENDED] > now) break;
+/* One scheduled send: member (add() order), sequence number, intended time (JavaScript's clock), length. */
+typedef struct {
+  uint32_t member;
+  double seq, intended, length;
+} Due;
+
+/* The next scheduled send into *d without taking it; 0 with none (an empty ring, or the generated schedule past its
+ * end). Under the lock. */
+static int plane_peek(Plane *p, Due *d) {
+  if (p->gen_on) {
+    uint64_t k = atomic_load_explicit(&p->gen_k, memory_order_relaxed);
+    d->intended = p->gen_t0 + (double)k * p->gen_period;
+    if (d->intended >= atomic_load_explicit(&p->rate_end, memory_order_relaxed) || p->count == 0) return 0;
+    d->member = (uint32_t)(k % p->count);
+    d->seq = p->mseq[d->member];
+    d->length = p->gen_sizes[(uint64_t)d->seq % p->gen_nsizes];
+    return 1;
+  }
+  if (p->head >= p->tail) return 0;
+  const double *e = p->ring + (size_t)(p->head % p->ring_cap) * RE_STRIDE;
+  d->member = (uint32_t)e[RE_MEMBER];
+  d->seq = e[RE_SEQ];
+  d->intended = e[RE_INTENDED];
+  d->length = e[RE_LENGTH];
+  return 1;
+}
+
+/* Takes the send plane_peek returned. */
+static void plane_take(Plane *p, const Due *d) {
+  if (p->gen_on) {
+    atomic_store_explicit(&p->gen_k, atomic_load_explicit(&p->gen_k, memory_order_relaxed) + 1, memory_order_relaxed);
+    p->mseq[d->member]++;
+  } else {
     p->head++;
-    uint32_t m = (uint32_t)e[RE_MEMBER];
-    if (e[RE_INTENDED] >= p->rate_end || m >= p->count || p->members[m] == NULL) continue;
+  }
+}
+
+/*
+ * Rate mode: sends the scheduled probes due by `now` (JavaScript's clock), at most PLANE_BURST of them (replies must
+ * still be read while catching up), each stamped `now` as its actual send time; one send per member with probes
+ * due, or more when its send arena fills (under the lock). Ring entries intended at or after rate_end are dropped.
+ * Returns how many it took.
+ */
+static uint32_t plane_send_due(Plane *p, double now) {
+  uint32_t taken = 0;
+  Due d;
+  for (; taken < PLANE_BURST && plane_peek(p, &d); taken++) {
+    if (d.intended > now) break;
+    plane_take(p, &d);
+    uint32_t m = d.member;
+    double end = atomic_load_explicit(&p->rate_end, memory_order_relaxed);
+    if (d.intended >= end || m >= p->count || p->members[m] == NULL) continue;
     Sock *s = p->members[m];
     if (!p->mtouched[m]) {
       p->mtouched[m] = 1;
@@ -190,10 +246,10 @@ static void plane_send_due(Plane *p, double now) {
     }
     uint32_t i = p->mpend[m];
     double *row = s->psend + (size_t)i * 4;
-    row[0] = e[RE_SEQ];
-    row[1] = e[RE_INTENDED];
+    row[0] = d.seq;
+    row[1] = d.intended;
     row[2] = now;
-    s->slens[i] = (int32_t)e[RE_LENGTH];
+    s->slens[i] = (int32_t)d.length;
     if (++p->mpend[m] == s->sslots) plane_flush_member(p, m);
   }
   for (uint32_t k = 0; k < p->ntouched; k++) {
@@ -201,12 +257,14 @@ static void plane_send_due(Plane *p, double now) {
     p->mtouched[p->touched[k]] = 0;
   }
   p->ntouched = 0;
+  return taken;
 }
 
 /* The next intended send time on uv_hrtime's clock, or INFINITY with nothing to send (under the lock). */
 static double plane_next_due(Plane *p) {
-  if (!p->rate_on || p->head >= p->tail) return INFINITY;
-  return p->ring[(size_t)(p->head % p->ring_cap) * RE_STRIDE + RE_INTENDED] - p->offset;
+  Due d;
+  if (!p->rate_on || !plane_peek(p, &d)) return INFINITY;
+  return d.intended - p->offset;
 }
 
 /*
@@ -231,9 +289,8 @@ static void plane_poll_loop(Plane *p) {
     if (ready < 0 && errno != EINTR) break;
     double t = now_ns();
     pthread_mutex_lock(&p->mu);
-    uint64_t head = p->head;
     int worked = ready > 0;
-    if (p->rate_on) plane_send_due(p, now_ns() + p->offset);
+    if (p->rate_on && plane_send_due(p, now_ns() + p->offset) > 0) worked = 1;
     for (int e = 0; e < ready; e++) {
       uint32_t key = evs[e].data.u32;
       if (key == PLANE_WAKE_KEY) {
@@ -250,7 +307,7 @@ static void plane_poll_loop(Plane *p) {
       worked = 1;
     }
     /* A turn that found nothing to read or send was waiting (a poll for the next send), not work. */
-    if (worked || p->head != head) p->work_ns += now_ns() - t;
+    if (worked) p->work_ns += now_ns() - t;
     pthread_mutex_unlock(&p->mu);
     if (atomic_load(&p->quit)) break;
   }
@@ -370,6 +427,8 @@ static void finalize_plane(napi_env env, void *data, void *hint) {
   free(p->mpend);
   free(p->touched);
   free(p->mtouched);
+  free(p->mseq);
+  free(p->gen_sizes);
   if (p->ring_ref != NULL) napi_delete_reference(env, p->ring_ref);
   free(p->data);
   p->magic = 0;
@@ -399,7 +458,7 @@ static napi_value plane_new(napi_env env, napi_callback_info info) {
   p->magic = PLANE_MAGIC;
   p->env = env;
   p->tally = t;
-  p->rate_end = INFINITY;
+  atomic_store(&p->rate_end, INFINITY);
   p->offset = tally_offset(t);
   p->epfd = epoll_create1(EPOLL_CLOEXEC);
   p->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -455,12 +514,16 @@ static napi_value plane_add(napi_env env, napi_callback_info info) {
     uint8_t *mt = realloc(p->mtouched, cap);
     if (mt == NULL) return throw_msg(env, "out of memory");
     p->mtouched = mt;
+    double *sq = realloc(p->mseq, cap * sizeof *sq);
+    if (sq == NULL) return throw_msg(env, "out of memory");
+    p->mseq = sq;
     p->cap = cap;
   }
   p->members[p->count] = s;
   memset(&p->errs[p->count], 0, sizeof p->errs[p->count]);
   p->mpend[p->count] = 0;
   p->mtouched[p->count] = 0;
+  p->mseq[p->count] = 0;
   napi_create_reference(env, argv[0], 1, &p->member_refs[p->count]);
   s->plane_member = p->count++;
   return NULL;
@@ -513,10 +576,13 @@ static napi_value plane_set_end(napi_env env, napi_callback_info info) {
   if (p == NULL) return NULL;
   double end;
   CHECK(napi_get_value_double(env, argv[0], &end));
+  /* Only JavaScript's thread writes rate_end. */
+  if (end < atomic_load(&p->rate_end)) atomic_store(&p->rate_end, end);
+  /* Rate mode's members have no window, so no end of their own. */
+  if (p->rate_on) return NULL;
   pthread_mutex_lock(&p->mu);
   for (uint32_t m = 0; m < p->count; m++)
     if (p->members[m] != NULL && end < p->members[m]->end_ns) p->members[m]->end_ns = end;
-  if (end < p->rate_end) p->rate_end = end;
   pthread_mutex_unlock(&p->mu);
   return NULL;
 }
@@ -531,8 +597,9 @@ static napi_value plane_errors(napi_env env, napi_callback_info info) {
   if (p == NULL) return NULL;
   double *out = NULL;
   size_t len = 0;
-  pthread_mutex_lock(&p->mu);
-  if (p->nerrors > 0 || p->dropped_errors > 0) {
+  int any = atomic_load(&p->has_errors);
+  if (any) pthread_mutex_lock(&p->mu);
+  if (any && (p->nerrors > 0 || p->dropped_errors > 0)) {
     out = malloc(((size_t)p->nerrors * PLANE_ERR_KINDS + 1) * 3 * sizeof *out);
     for (uint32_t m = 0; out != NULL && m < p->count; m++)
       for (int k = 0; k < PLANE_ERR_KINDS; k++) {
@@ -551,9 +618,10 @@ static napi_value plane_errors(napi_env env, napi_callback_info info) {
     if (out != NULL) {
       p->nerrors = 0;
       p->dropped_errors = 0;
+      atomic_store(&p->has_errors, 0);
     }
   }
-  pthread_mutex_unlock(&p->mu);
+  if (any) pthread_mutex_unlock(&p->mu);
   void *mem;
   napi_value ab, arr;
   if (napi_create_arraybuffer(env, len * sizeof(double), &mem, &ab) != napi_ok) {
@@ -590,8 +658,53 @@ static napi_value plane_start_rate(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * startConstant(t0, period, end, sizes): rate mode with constant arrivals, before add() and start(). The thread
+ * computes the schedule: slot k intended at t0 + k * period (ns, JavaScript's clock) until `end`, round-robin over
+ * the members in add() order, each member's sequence numbers from 0 on, a probe of sequence number q sizes[q %
+ * sizes.length] bytes long: what JavaScript would write into the ring for makeSchedule('constant', t0, 1e9 / period).
+ */
+static napi_value plane_start_constant(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  Plane *p = this_plane(env, info, &argc, argv);
+  if (p == NULL) return NULL;
+  if (p->running || p->stopped || p->rate_on || p->count > 0)
+    return throw_msg(env, "startConstant() once, before add(), and not with startRate()");
+  double t0, period, end;
+  uint32_t n = 0;
+  if (argc < 4 || napi_get_value_double(env, argv[0], &t0) != napi_ok ||
+      napi_get_value_double(env, argv[1], &period) != napi_ok || napi_get_value_double(env, argv[2], &end) != napi_ok ||
+      napi_get_array_length(env, argv[3], &n) != napi_ok)
+    return throw_msg(env, "startConstant(t0, period, end, sizes) needs three numbers and an array");
+  if (!(period > 0) || !isfinite(t0) || n == 0 || n > 65536)
+    return throw_msg(env, "startConstant() needs a period above 0, a finite t0 and 1..65536 sizes");
+  double *sizes = malloc((size_t)n * sizeof *sizes);
+  if (sizes == NULL) return throw_msg(env, "out of memory");
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    double len;
+    if (napi_get_element(env, argv[3], i, &v) != napi_ok || napi_get_value_double(env, v, &len) != napi_ok ||
+        !(len >= 0 && len <= 65535)) {
+      free(sizes);
+      return throw_msg(env, "startConstant() sizes must be numbers 0..65535");
+    }
+    sizes[i] = len;
+  }
+  p->gen_sizes = sizes;
+  p->gen_nsizes = n;
+  p->gen_t0 = t0;
+  p->gen_period = period;
+  atomic_store(&p->gen_k, 0);
+  if (end < atomic_load(&p->rate_end)) atomic_store(&p->rate_end, end);
+  p->gen_on = 1;
+  p->rate_on = 1;
+  return NULL;
+}
+
+/*
  * push(n) -> pending: the next n ring entries are written; returns the entries not sent yet (sent or dropped ones
- * are free again). push(0) only asks.
+ * are free again). push(0) only asks; with startConstant it only asks, and the answer is the slots of the schedule
+ * before its end not sent yet.
  */
 static napi_value plane_push(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -600,6 +713,17 @@ static napi_value plane_push(napi_env env, napi_callback_info info) {
   if (p == NULL) return NULL;
   uint32_t n;
   CHECK(napi_get_value_uint32(env, argv[0], &n));
+  if (p->gen_on) {
+    if (n != 0) return throw_msg(env, "push() with a schedule the plane computes (startConstant)");
+    /* No lock: the thread alone moves gen_k, and t0, period and the member count are fixed once it runs. */
+    double end = atomic_load(&p->rate_end), k = (double)atomic_load(&p->gen_k), left = 0;
+    if (p->count > 0 && p->gen_t0 + k * p->gen_period < end) {
+      left = ceil((end - p->gen_t0) / p->gen_period) - k;
+      if (left < 1) left = 1;
+    }
+    CHECK(napi_create_double(env, left, &out));
+    return out;
+  }
   pthread_mutex_lock(&p->mu);
   uint64_t pending = p->tail - p->head;
   if (!p->rate_on || pending + n > p->ring_cap) {
@@ -649,6 +773,7 @@ napi_value plane_register(napi_env env, napi_value exports) {
       {"start", NULL, plane_start, NULL, NULL, NULL, napi_default, NULL},
       {"setEnd", NULL, plane_set_end, NULL, NULL, NULL, napi_default, NULL},
       {"startRate", NULL, plane_start_rate, NULL, NULL, NULL, napi_default, NULL},
+      {"startConstant", NULL, plane_start_constant, NULL, NULL, NULL, napi_default, NULL},
       {"push", NULL, plane_push, NULL, NULL, NULL, napi_default, NULL},
       {"usage", NULL, plane_usage, NULL, NULL, NULL, napi_default, NULL},
       {"errors", NULL, plane_errors, NULL, NULL, NULL, napi_default, NULL},

@@ -95,6 +95,8 @@ export class ShareAccounting {
 
   /** Sending stops here, clockNs: the measurement's end, or earlier when the run is cut short. */
   sendEnd = -Infinity;
+  /** Told the new sendEnd when the run is cut short: a data plane sending on its own stops at once. */
+  onCut: ((sendEndNs: number) => void) | undefined = undefined;
   /** The measured time, ms, once the run was cut short (undefined: the whole duration). */
   cutMs: number | undefined = undefined;
   private cutNs: number | undefined = undefined;
@@ -116,6 +118,7 @@ export class ShareAccounting {
     this.cutNs = Math.min(this.cutNs ?? nowNs, nowNs);
     if (this.measureStart === Infinity) return; // not started: measureFrom applies it
     this.sendEnd = Math.min(this.sendEnd, this.cutNs);
+    this.onCut?.(this.sendEnd);
     if (this.cutNs >= this.measureEnd) return; // the measurement was over already
     this.measureEnd = Math.max(this.measureStart, this.cutNs);
     this.cutMs = Math.round((this.measureEnd - this.measureStart) / 1e6);

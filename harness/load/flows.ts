@@ -9,7 +9,7 @@ import type { Family } from '../protocol/constants.js';
 import { decodeProbe, encodeProbe, type ProbeDecode } from '../protocol/probe-codec.js';
 import { clockNs } from './clock.js';
 import type { LoadInternals } from './options.js';
-import type { LoadMode } from './types.js';
+import type { Arrival, LoadMode } from './types.js';
 import { FlowCounters } from './counters.js';
 
 /** Errnos that a connected UDP socket reports for ICMP errors. */
@@ -265,10 +265,15 @@ export function dataPlaneWanted(internals: Pick<LoadInternals, 'plane' | 'jsAcco
   return flowIo() === 'native' && internals.plane !== false && internals.jsAccounting !== true;
 }
 
-/** LoadResult.ioPath: the I/O path of a run in this mode, in words. */
-export function flowIoPath(mode: LoadMode, internals: Pick<LoadInternals, 'plane' | 'jsAccounting'>): string {
+/** LoadResult.ioPath: the I/O path of a run in this mode (and, in rate mode, with these arrivals), in words. */
+export function flowIoPath(
+  o: { readonly mode: LoadMode; readonly arrival: Arrival },
+  internals: Pick<LoadInternals, 'plane' | 'jsAccounting'>,
+): string {
   if (flowIo() !== 'native') return 'node:dgram, one send and one message event per datagram, main thread';
-  const what = mode === 'rate' ? 'the schedule sent' : 'the closed loops';
+  // Constant arrivals: the plane's thread computes the schedule itself (sending.ts); Poisson: JavaScript writes it.
+  const rate = o.arrival === 'constant' ? 'the schedule computed and sent' : 'the schedule sent';
+  const what = o.mode === 'rate' ? rate : 'the closed loops';
   const loops = dataPlaneWanted(internals)
     ? `${what} on a native data-plane thread`
     : 'all flows in one epoll set';

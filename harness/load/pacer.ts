@@ -3,7 +3,8 @@
  * and a timer loop sends every probe whose intended time has passed. A late tick therefore sends a
  * burst of overdue probes, each stamped with its intended time: never "sleep, then send one". On the
  * native data plane the feeder (runFeeder) hands the schedule to the plane's thread ahead of time
- * instead, and that thread sends each probe at its time.
+ * instead (or, with constant arrivals, the thread computes it), and that thread sends each probe at its
+ * time.
  */
 import { performance } from 'node:perf_hooks';
 import { clockNs } from './clock.js';
@@ -115,13 +116,20 @@ export const FEED_AHEAD_NS = 20e6;
 /** How often the feeder tops the data plane's ring up, ms. */
 const FEED_EVERY_MS = 2;
 
+/**
+ * How often the feeder looks in on a plane that computes its schedule itself, ms: to pass a cut on and
+ * hand the sockets' reports on. Each look is a wake-up of this thread, which preempts the plane's thread
+ * when the two share a CPU, and a send due meanwhile goes out late (docs/load.md "Rate precision").
+ */
+const WATCH_EVERY_MS = 100;
+
 /** The data plane as the feeder sees it (NativePlane in rate mode). */
 export interface FeedTarget {
   /** Ring entries free for new sends. */
   readonly free: number;
-  /** Sends handed over and not sent yet. */
+  /** Sends handed over (or, on a schedule the plane computes, due before the end) and not sent yet. */
   readonly unsent: number;
-  /** Hands the sends written since the last call to the thread. */
+  /** Hands the sends written since the last call to the thread; updates unsent. */
   flush(): void;
   /** Sending ends at this clockNs, if earlier than before. */
   cut(endNs: number): void;
@@ -129,36 +137,44 @@ export interface FeedTarget {
   poll(): void;
 }
 
+/** What the feeder writes into the plane's ring: the schedule, and `send`, which writes one probe of it. */
+export interface Feed {
+  readonly schedule: Schedule;
+  readonly send: (intendedNs: number) => void;
+}
+
 /**
  * Runs the schedule until `endNs` (read on every tick: a run cut short stops there) on the data plane:
- * every tick writes each probe intended within FEED_AHEAD_NS (`send` writes one into the ring) and hands
- * them over; resolves once the thread has sent (or, after a cut, dropped) every one.
+ * every tick writes each probe of `feed` intended within FEED_AHEAD_NS into the ring and hands them over;
+ * without a feed the plane computes the schedule itself (constant arrivals), and a tick only passes a cut
+ * on and polls. Resolves once the thread has sent (or, after a cut, dropped) every probe before the end.
  */
 export function runFeeder(
-  schedule: Schedule,
+  feed: Feed | undefined,
   endNs: () => number,
   target: FeedTarget,
-  send: (intendedNs: number) => void,
   onTick?: () => void,
 ): Promise<void> {
   return new Promise((resolve) => {
-    let next = schedule();
+    let next = feed === undefined ? Infinity : feed.schedule();
     const tick = (): void => {
       onTick?.();
       const end = endNs();
       target.cut(end);
-      const horizon = Math.min(end, clockNs() + FEED_AHEAD_NS);
-      for (let free = target.free; next < horizon && free > 0; free--) {
-        send(next);
-        next = schedule();
+      if (feed !== undefined) {
+        const horizon = Math.min(end, clockNs() + FEED_AHEAD_NS);
+        for (let free = target.free; next < horizon && free > 0; free--) {
+          feed.send(next);
+          next = feed.schedule();
+        }
       }
       target.flush();
       target.poll();
-      if (next >= end && target.unsent === 0) {
+      if ((feed === undefined || next >= end) && target.unsent === 0) {
         resolve();
         return;
       }
-      setTimeout(tick, FEED_EVERY_MS);
+      setTimeout(tick, feed === undefined ? WATCH_EVERY_MS : FEED_EVERY_MS);
     };
     tick();
   });

@@ -145,7 +145,7 @@ async function measureInProcess(
     [outcome],
     before,
     after,
-    flowIoPath(o.mode, internals),
+    flowIoPath(o, internals),
   );
   return { result, raw: rawOf(outcome, [outcome], t0EpochMs) };
 }

@@ -2,12 +2,12 @@
  * The sending side of one share: rate mode on the pacer's schedule, flood and ping-pong through the
  * window (in C on the native path, docs/load.md "I/O path"), until the end of the measurement.
  */
-import { NativeClient, NativePlane, type PlaneUsage } from '../net/native-client.js';
+import { NativeClient, NativePlane, type ConstantSchedule, type PlaneUsage } from '../net/native-client.js';
 import type { ShareAccounting } from './accounting.js';
 import { busyWait, clockNs } from './clock.js';
 import { dataPlaneWanted, type Flow } from './flows.js';
 import type { LoadInternals, ResolvedLoadOptions } from './options.js';
-import { FEED_AHEAD_NS, makeSchedule, runFeeder, runPacer, type Schedule } from './pacer.js';
+import { FEED_AHEAD_NS, makeSchedule, runFeeder, runPacer, type Feed, type Schedule } from './pacer.js';
 import { seededRandom } from './seeded-random.js';
 import type { WakeTimer } from './wake-timer.js';
 import { WindowDriver } from './window.js';
@@ -19,8 +19,26 @@ export interface ScheduleShare {
 }
 
 /**
+ * The constant-arrival schedule of one thread's share: its first slot and its period, ns. Share i of n
+ * sends slots i, i+n, i+2n... of the whole schedule from t0 (the same offered rate in total); a shard of
+ * a distributed run starts its part of the whole run's schedule at its phase (shard.ts).
+ */
+export function constantShare(
+  o: Pick<ResolvedLoadOptions, 'rate'>,
+  share: ScheduleShare,
+  t0: number,
+  internals: Pick<LoadInternals, 'phaseNs'>,
+): { readonly t0Ns: number; readonly periodNs: number } {
+  return {
+    t0Ns: t0 + (internals.phaseNs ?? 0) + share.index * (1e9 / o.rate),
+    // What makeSchedule computes for the share's rate, to the bit.
+    periodNs: 1e9 / (o.rate / share.shares),
+  };
+}
+
+/**
  * The rate-mode schedule of one thread's share: slots index, index+shares... of the run's schedule
- * from t0, shifted by a shard's phase (constant arrivals) or drawn from its seed (Poisson).
+ * from t0, shifted by a shard's phase (constant arrivals, constantShare) or drawn from its seed (Poisson).
  */
 export function shareSchedule(
   o: Pick<ResolvedLoadOptions, 'rate' | 'arrival'>,
@@ -28,14 +46,13 @@ export function shareSchedule(
   t0: number,
   internals: Pick<LoadInternals, 'phaseNs' | 'seed'>,
 ): Schedule {
-  // Share i of n sends slots i, i+n, i+2n... of the whole schedule: the same offered rate in total.
-  const periodNs = 1e9 / o.rate;
-  // A shard of a distributed run starts its part of the whole run's schedule at its phase (shard.ts).
-  const phaseNs = o.arrival === 'constant' ? (internals.phaseNs ?? 0) : 0;
+  const rate = o.rate / share.shares;
+  if (o.arrival === 'constant')
+    return makeSchedule('constant', constantShare(o, share, t0, internals).t0Ns, rate);
   return makeSchedule(
     o.arrival,
-    t0 + phaseNs + share.index * periodNs,
-    o.rate / share.shares,
+    t0 + share.index * (1e9 / o.rate),
+    rate,
     internals.seed === undefined ? Math.random : seededRandom(`${internals.seed}/thread-${share.index}`),
   );
 }
@@ -90,28 +107,38 @@ export async function sendProbes(
   if (o.mode === 'rate') {
     let k = 0;
     const schedule = shareSchedule(o, share, t0, internals);
-    // Twice what the feeder hands over ahead of time, at the share's rate.
+    // With constant arrivals the plane's thread computes the schedule itself (the same slots, flows and
+    // sizes as `schedule`); else JavaScript feeds it a ring of twice what it hands over ahead of time.
+    // The stall hook stalls JavaScript's thread: it reaches the sends only where JavaScript writes them.
+    const computed: ConstantSchedule | undefined =
+      o.arrival === 'constant' && internals.stallAtMs === undefined && flows.every((f) => f.nextSeq === 0)
+        ? { ...constantShare(o, share, t0, internals), endNs: acc.sendEnd, sizes: o.sizes }
+        : undefined;
     const capacity = Math.min(
       1 << 22,
       Math.max(1024, Math.ceil(((2 * FEED_AHEAD_NS) / 1e9) * (o.rate / share.shares))),
     );
-    const plane = startPlane(flows, acc, internals, capacity);
+    const plane = startPlane(flows, acc, internals, computed ?? capacity);
     if (plane !== undefined) {
       let usage: PlaneUsage | undefined;
       try {
-        await runFeeder(
-          schedule,
-          () => acc.sendEnd,
-          plane,
-          (intendedNs) => {
-            const member = k++ % flows.length;
-            const flow = flows[member] as Flow;
-            const seq = flow.nextSeq++;
-            plane.schedule(member, seq, intendedNs, o.sizes[seq % o.sizes.length] as number);
-          },
-          onTick,
-        );
+        const feed: Feed | undefined =
+          computed === undefined
+            ? {
+                schedule,
+                send: (intendedNs) => {
+                  const member = k++ % flows.length;
+                  const flow = flows[member] as Flow;
+                  const seq = flow.nextSeq++;
+                  plane.schedule(member, seq, intendedNs, o.sizes[seq % o.sizes.length] as number);
+                },
+              }
+            : undefined;
+        // The feeder looks in only every so often: a cut reaches the plane at once.
+        acc.onCut = (endNs) => plane.cut(endNs);
+        await runFeeder(feed, () => acc.sendEnd, plane, onTick);
       } finally {
+        acc.onCut = undefined;
         usage = plane.stop();
       }
       return { pollNs: 0, plane: usage };
@@ -154,17 +181,17 @@ export async function sendProbes(
 
 /**
  * The native path with the accounting in C (dataPlaneWanted): the flows move to a thread of their own,
- * the data plane (docs/load.md "I/O path"): with `rateCapacity`, in rate mode with a ring of that many
- * scheduled sends; else their closed loops (window mode). Undefined: they stay on this thread's loop.
+ * the data plane (docs/load.md "I/O path"): with `rate`, in rate mode (a ring of that many scheduled
+ * sends, or a schedule the thread computes); else their closed loops (window mode). Undefined: they stay on this thread's loop.
  */
 function startPlane(
   flows: readonly Flow[],
   acc: ShareAccounting,
   internals: LoadInternals,
-  rateCapacity?: number,
+  rate?: number | ConstantSchedule,
 ): NativePlane | undefined {
   if (!dataPlaneWanted(internals) || acc.tally === undefined) return undefined;
   const clients = flows.map((f) => f.client);
   if (!clients.every((c) => c instanceof NativeClient)) return undefined;
-  return NativePlane.start(acc.tally, clients as NativeClient[], rateCapacity);
+  return NativePlane.start(acc.tally, clients as NativeClient[], rate);
 }

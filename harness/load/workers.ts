@@ -12,7 +12,7 @@ import { snapshotProc } from './generator-health.js';
 import { IntervalSeries } from './intervals.js';
 import { LatencyRecorder, type LatencyWire } from './latency.js';
 import type { LoadInternals, ResolvedLoadOptions } from './options.js';
-import type { LoadMode } from './types.js';
+import type { Arrival, LoadMode } from './types.js';
 import {
   shareOf,
   type EngineTarget,
@@ -28,9 +28,9 @@ import { startInstant } from './start-at.js';
 /** The I/O path with `--workers N` (LoadResult.ioPath). */
 export const ioPathOfWorkers = (
   n: number,
-  mode: LoadMode,
+  o: { readonly mode: LoadMode; readonly arrival: Arrival },
   internals: Pick<LoadInternals, 'plane' | 'jsAccounting'>,
-): string => flowIoPath(mode, internals).replace(/main thread$/, `${n} worker threads`);
+): string => flowIoPath(o, internals).replace(/main thread$/, `${n} worker threads`);
 
 /** Bound on a worker's start-up (flows open, codec warm) and on its exit after the run, ms. */
 const WORKER_SETUP_MS = 10_000;
@@ -164,7 +164,7 @@ export async function measureWithWorkers(
       outcomes,
       before,
       after,
-      ioPathOfWorkers(o.workers, o.mode, internals),
+      ioPathOfWorkers(o.workers, o, internals),
     );
     // Live progress cannot cross threads cheaply: with workers the series is emitted once merged.
     if (onInterval) for (const i of result.intervals) onInterval(i);

@@ -314,10 +314,23 @@ export interface PlaneUsage {
 }
 
 /**
+ * A constant-rate schedule the data-plane thread computes itself: slot k at `t0Ns + k * periodNs`
+ * (performance.now()'s clock, ns) until `endNs`, round-robin over the clients, each client's sequence
+ * numbers from 0 on, sequence number q `sizes[q % sizes.length]` bytes long.
+ */
+export interface ConstantSchedule {
+  readonly t0Ns: number;
+  readonly periodNs: number;
+  readonly endNs: number;
+  readonly sizes: readonly number[];
+}
+
+/**
  * Probe clients of one Tally on a native thread of their own (NativePlaneHandle): replies are read and
  * accounted there, and in window mode answered with new probes, without a wake-up of this thread's loop;
- * in rate mode the thread sends the scheduled probes written into its ring (schedule()), each at its
- * intended time. What the sockets report reaches each client's fault handler at poll() and stop().
+ * in rate mode the thread sends the scheduled probes written into its ring (schedule()), or those of
+ * the constant schedule it computes itself, each at its intended time. What the sockets report
+ * reaches each client's fault handler at poll() and stop().
  */
 export class NativePlane {
   /** Rate mode: entries handed to the thread so far, those of them not sent yet, and those written since. */
@@ -333,18 +346,21 @@ export class NativePlane {
 
   /**
    * Starts a plane for these clients, accounted in `tally`: in window mode (each started with
-   * startWindow), or with `rateCapacity`, in rate mode with a ring of that many scheduled sends.
+   * startWindow); with a capacity, in rate mode with a ring of that many scheduled sends (schedule(),
+   * flush()); with a ConstantSchedule, in rate mode on the schedule the thread computes itself.
    * Undefined without the native module.
    */
   static start(
     tally: NativeTallyHandle,
     clients: readonly NativeClient[],
-    rateCapacity?: number,
+    rate?: number | ConstantSchedule,
   ): NativePlane | undefined {
     const native = nativeIo();
     if (native === undefined) return undefined;
     const plane = new native.Plane(tally);
-    const ring = rateCapacity === undefined ? undefined : plane.startRate(rateCapacity);
+    let ring: Float64Array | undefined;
+    if (typeof rate === 'number') ring = plane.startRate(rate);
+    else if (rate !== undefined) plane.startConstant(rate.t0Ns, rate.periodNs, rate.endNs, rate.sizes);
     for (const c of clients) c.joinPlane(plane);
     plane.start();
     return new NativePlane(plane, clients, ring);
@@ -374,7 +390,10 @@ export class NativePlane {
     this.unflushed++;
   }
 
-  /** Rate mode: hands the scheduled sends written since the last call to the thread; updates unsent. */
+  /**
+   * Rate mode: hands the scheduled sends written since the last call to the thread (none on a computed
+   * schedule); updates unsent.
+   */
   flush(): void {
     const n = this.unflushed;
     this.pending = this.plane.push(n);

@@ -124,6 +124,13 @@ export interface NativePlaneHandle {
    * entry k goes at k % capacity, in order of intended time. The thread sends each at its time.
    */
   startRate(capacity: number): Float64Array;
+  /**
+   * Rate mode with constant arrivals, before add(), instead of startRate: the thread computes the schedule
+   * itself, slot k intended at `t0Ns + k * periodNs` (the sockets' clock) until `endNs`, round-robin over
+   * the members in add() order, each member's sequence numbers from 0, sequence number q `sizes[q %
+   * sizes.length]` bytes long. push(0) then returns the slots before the end not sent yet.
+   */
+  startConstant(t0Ns: number, periodNs: number, endNs: number, sizes: readonly number[]): void;
   /** Hands the next `count` ring entries to the thread; returns the entries not sent yet. */
   push(count: number): number;
   /**

@@ -421,8 +421,9 @@ describe('load engine: runs against fixture servers (child processes, loopback) 
   });
 
   it('calls a rate run far beyond one thread a bottleneck: behind schedule', async () => {
-    // 1M/s is far beyond one Node thread: the pacer never waits and falls behind its schedule.
-    const r = await runLoad({ mode: 'rate', rate: 1_000_000, durationMs: 500, flows: 2, drainMs: 200 });
+    // 5M/s is far beyond one thread (1M/s is not, quite, for the data plane's): the sends fall behind
+    // their schedule.
+    const r = await runLoad({ mode: 'rate', rate: 5_000_000, durationMs: 200, flows: 2, drainMs: 200 });
     expect(r.generator.bottleneck).to.equal(true);
     const reasons = r.generator.reasons.join(' ');
     expect(reasons).to.match(/send lag p99 \d+ us is above the bound \d+ us/);
@@ -540,16 +541,64 @@ describe('load engine: the accounting in C counts as JavaScript does (faults by 
     const inC = await runLoad({ ...rate, target });
     const onLoop = await runLoad({ ...rate, target }, { plane: false });
     const inJs = await runLoad({ ...rate, target }, { jsAccounting: true });
+    // Poisson arrivals: JavaScript writes the schedule into the plane's ring (constant ones the thread computes).
+    const poisson = await runLoad({ ...rate, target, arrival: 'poisson' });
     expect(inC.ioPath).to.match(nativeIo() === undefined ? /^node:dgram/ : /^native:/);
     if (nativeIo() !== undefined) {
-      expect(inC.ioPath).to.contain('the schedule sent on a native data-plane thread');
+      expect(inC.ioPath).to.contain('the schedule computed and sent on a native data-plane thread');
+      expect(poisson.ioPath).to.contain('the schedule sent on a native data-plane thread');
       expect(onLoop.ioPath).to.contain('all flows in one epoll set');
     }
-    expectFaultsBySeq(inC);
-    expectFaultsBySeq(onLoop);
-    expectFaultsBySeq(inJs);
-    expect(inC.sendLag.count).to.equal(inC.counters.sent);
-    expect(inC.service.count).to.equal(inC.counters.unique);
+    for (const r of [inC, onLoop, inJs, poisson]) expectFaultsBySeq(r);
+    for (const r of [inC, poisson]) {
+      expect(r.sendLag.count).to.equal(r.counters.sent);
+      expect(r.service.count).to.equal(r.counters.unique);
+    }
+  });
+
+  it("rate mode, constant arrivals: the schedule the data plane computes is the one JavaScript writes (every slot once, flows in turn, each flow's sizes in turn)", async () => {
+    // An echo server that notes each datagram's length by source port, in order of arrival.
+    const lengths = new Map<number, number[]>();
+    const echo = createSocket('udp4');
+    echo.on('message', (msg, from) => {
+      const seen = lengths.get(from.port) ?? [];
+      seen.push(msg.length);
+      lengths.set(from.port, seen);
+      echo.send(msg, from.port, from.address);
+    });
+    await new Promise<void>((resolve) => echo.bind(0, '127.0.0.1', resolve));
+    try {
+      const options: LoadOptions = {
+        target: `127.0.0.1:${echo.address().port}`,
+        mode: 'rate',
+        rate: 2000,
+        durationMs: 500,
+        warmupMs: 100,
+        drainMs: 200,
+        flows: 3,
+        sizes: [64, 200],
+      };
+      for (const plane of [true, false]) {
+        lengths.clear();
+        const r = await runLoad(options, { plane });
+        if (plane && nativeIo() !== undefined) expect(r.ioPath).to.contain('the schedule computed and sent');
+        // 2000/s for 500 ms: 1000 slots measured, as many as JavaScript's own schedule has.
+        expect(r.counters.sent, `plane ${plane}`).to.equal(1000);
+        expect(r.counters.lost, `plane ${plane}`).to.equal(0);
+        expect(r.sendLag.count).to.equal(1000);
+        expect(r.perFlow.map((f) => f.sent).sort()).to.deep.equal([333, 333, 334]);
+        // Every flow's sequence numbers take the sizes in turn (the preflight sends from a socket of its own).
+        const flows = [...lengths.values()].filter((l) => l.length > 100);
+        expect(flows, `plane ${plane}`).to.have.length(3);
+        for (const l of flows)
+          expect(
+            l.every((n, i) => n === [64, 200][i % 2]),
+            `plane ${plane}: ${l.slice(0, 8)}`,
+          ).to.equal(true);
+      }
+    } finally {
+      echo.close();
+    }
   });
 
   it('rate mode on node:dgram (ECHOLOT_IO=dgram): the same exact counters', () => {
@@ -638,6 +687,19 @@ process.stdout.write(JSON.stringify({ ioPath: r.ioPath, perFlow: r.perFlow, coun
     expect(Date.now() - started).to.be.below(3000);
     expect(r.durationMs).to.be.within(100, 1000);
     expect(r.interrupted).to.be.a('string');
+    expectFaultsBySeq(r);
+  });
+
+  it('rate mode: a run cut short stops the schedule the data plane computes at the cut', async () => {
+    const stop = new AbortController();
+    const started = Date.now();
+    setTimeout(() => stop.abort(), 300);
+    const r = await runLoad({ ...rate, target, durationMs: 5000, warmupMs: 0, signal: stop.signal });
+    expect(Date.now() - started).to.be.below(3000);
+    expect(r.durationMs).to.be.within(100, 1000);
+    expect(r.interrupted).to.be.a('string');
+    // Nothing intended after the cut was sent: at 1000/s, about 300 probes.
+    expect(r.counters.sent).to.be.within(100, 1000);
     expectFaultsBySeq(r);
   });
 });

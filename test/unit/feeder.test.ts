@@ -52,10 +52,9 @@ describe('load: the data plane feeder (rate mode)', () => {
     const plane = new FakePlane(64);
     // 2000/s for 150 ms: 300 probes, at most 64 handed over at a time.
     await runFeeder(
-      makeSchedule('constant', t0, 2000),
+      { schedule: makeSchedule('constant', t0, 2000), send: (at) => plane.write(at) },
       () => endNs,
       plane,
-      (at) => plane.write(at),
     );
     expect(plane.sent).to.have.length(300);
     expect(plane.sent).to.deep.equal([...plane.sent].sort((a, b) => a - b));
@@ -75,15 +74,45 @@ describe('load: the data plane feeder (rate mode)', () => {
     const plane = new FakePlane(1 << 16);
     const started = clockNs();
     await runFeeder(
-      makeSchedule('constant', t0, 10_000),
+      { schedule: makeSchedule('constant', t0, 10_000), send: (at) => plane.write(at) },
       () => end,
       plane,
-      (at) => plane.write(at),
     );
     expect(clockNs() - started).to.be.below(2e9);
     expect(plane.cuts.at(-1)).to.equal(end);
     // Probes handed over ahead of the cut (up to FEED_AHEAD_NS) and intended after it are the plane's to drop.
     expect(plane.sent.length).to.be.at.least(300);
     expect(Math.max(...plane.sent)).to.be.below(end);
+  });
+
+  it('with a schedule the plane computes: hands nothing over, passes every cut on, and ends when the plane has sent it all', async () => {
+    // A plane computing 10,000/s from t0 itself: its unsent sends are the slots due before the end not past yet.
+    const t0 = clockNs();
+    let end = t0 + 10e9;
+    const cuts: number[] = [];
+    let flushes = 0;
+    const plane: FeedTarget = {
+      get free() {
+        return 0;
+      },
+      get unsent() {
+        const last = Math.min(...cuts);
+        return Math.max(0, Math.ceil((last - Math.max(t0, clockNs())) / 1e5));
+      },
+      flush: () => {
+        flushes++;
+      },
+      cut: (e) => cuts.push(e),
+      poll: () => {},
+    };
+    setTimeout(() => {
+      end = clockNs() + 30e6;
+    }, 50);
+    await runFeeder(undefined, () => end, plane);
+    expect(clockNs()).to.be.at.least(end);
+    expect(clockNs() - end).to.be.below(1e9);
+    expect(cuts[0]).to.equal(t0 + 10e9);
+    expect(cuts.at(-1)).to.equal(end);
+    expect(flushes).to.equal(cuts.length);
   });
 });
