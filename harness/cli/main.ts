@@ -1,4 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-memory-reducer
+// --no-memory-reducer: during a load run JavaScript's thread is mostly idle while the data plane sends,
+// which is when V8's memory reducer starts its collections, milliseconds of work on that thread that
+// delay the plane's sends on a CPU the two share (docs/load.md "Rate precision"). V8 reads the flag
+// only as it starts, hence here.
 // Only these two small modules load before the first line runs; every command is loaded on demand.
 // `serve` catches its stop signals first of all: loading the rest of echolot takes a few hundred ms,
 // and a SIGTERM in that time must still end in a clean stop with a summary. `check` and `load` catch

@@ -164,6 +164,8 @@ describe('the npm package: pack, install into an empty prefix, use', function ()
 
   it('runs the installed echolot: --version and check --only 1.*', () => {
     const bin = join(prefix, 'node_modules', '.bin', 'echolot');
+    // Started through its first line: Node without V8's memory reducer (docs/load.md "Rate precision").
+    expect(readFileSync(bin, 'utf8').split('\n')[0]).to.equal('#!/usr/bin/env -S node --no-memory-reducer');
     const version = run(bin, ['--version'], dir, 20_000);
     expect(version.status, said(version)).to.equal(0);
     const { version: expected } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
