@@ -15,6 +15,7 @@ import {
   largeServerRows,
   measureRows,
   pingPongRows,
+  rateRows,
   serverRows,
   sockperfRows,
   type Row,
@@ -80,6 +81,7 @@ async function measure(config: BenchConfig, pin: Pinning, buildDir: string, g: G
       ...generatorRows(g, local.mmsg),
       ...largeGeneratorRows(g, local.mmsg, extra, config.quick),
       ...pingPongRows(g, local.mmsg),
+      ...rateRows(g, local.mmsg),
       ...sockperfRows(makeSockperf(config, pin), sockperfServer, sockperfWhyNot, config.size, config.quick),
     ];
     await measureRows(rows, config.reps);

@@ -17,6 +17,9 @@ export const LARGE_SIZES = [1472, 65507] as const;
 /** Flows (client sockets, each on its own ephemeral port) of the many-flows generator row, window 1 each. */
 export const MANY_FLOWS = 1000;
 
+/** The offered rate of the rate-precision rows, datagrams/s (docs/load.md "Rate precision"). */
+export const RATE_ROW_RATE = 100_000;
+
 /** Most flows echolot's generator takes (and so the C one is given). */
 export const MAX_FLOWS = 1024;
 
@@ -33,6 +36,10 @@ export interface BenchConfig {
   readonly extraFloodMs: number;
   /** Unmeasured time before each large-datagram and many-flows row, ms (--quick: 50). */
   readonly extraWarmupMs: number;
+  /** Measured time of each rate-precision row, per repetition, ms (--quick: 500). */
+  readonly rateMs: number;
+  /** Unmeasured time before each rate-precision row, ms (--quick: 100). */
+  readonly rateWarmupMs: number;
   /** `sockperf -t`: whole seconds, of which sockperf itself leaves out the first 400 ms and the last 50 ms. */
   readonly sockperfSeconds: number;
   readonly reps: number;
@@ -111,6 +118,8 @@ export function parseArgs(argv: readonly string[]): BenchConfig {
     warmupMs,
     extraFloodMs: tiny ? 200 : floodMs,
     extraWarmupMs: tiny ? 50 : warmupMs,
+    rateMs: quick ? 500 : 5000,
+    rateWarmupMs: quick ? 100 : 1000,
     sockperfSeconds: Math.max(1, Math.round(pingPongMs / 1000)),
     reps: value('--reps') ?? (quick ? 1 : 3),
     flows: value('--flows', MAX_FLOWS) ?? 4,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { runLoad } from '../harness/load/run-load.js';
 import type { LoadInternals } from '../harness/load/options.js';
 import type { LoadResult } from '../harness/load/types.js';
-import { BrokenSetup, ROOT, type BenchConfig } from './config.js';
+import { BrokenSetup, RATE_ROW_RATE, ROOT, type BenchConfig } from './config.js';
 import { pinned, run, type Pinning } from './machine.js';
 
 /** One measurement of a flood row. */
@@ -22,8 +22,15 @@ export interface PingPongSample {
   readonly p99Us: number;
 }
 
+/** One measurement of a rate-precision row: the send lag of a constant-rate schedule, whole us. */
+export interface RateSample {
+  readonly lagP50Us: number;
+  readonly lagP99Us: number;
+  readonly lagP999Us: number;
+}
+
 /** One measurement of any row. */
-export type Sample = FloodSample | PingPongSample;
+export type Sample = FloodSample | PingPongSample | RateSample;
 
 /** Runs a generator in a child process (C or naive Node), which prints one JSON line. */
 async function childGenerator(
@@ -73,11 +80,15 @@ export interface Generators {
     port: number,
     internals?: Pick<LoadInternals, 'plane'>,
   ): Promise<PingPongSample>;
+  /** One socket sending RATE_ROW_RATE datagrams/s on a constant schedule: echolot's rate mode, and a C loop. */
+  cRate(address: string, port: number): Promise<RateSample>;
+  echolotRate(address: string, port: number): Promise<RateSample>;
 }
 
 /** The generators with this run's payload, flows, window and durations, pinned to the generator CPU. */
 export function makeGenerators(config: BenchConfig, pin: Pinning, buildDir: string): Generators {
   const gen = join(buildDir, 'gen-mmsg');
+  const pacer = join(buildDir, 'rate-pacer');
   const base: FloodShape = {
     size: config.size,
     flows: config.flows,
@@ -124,6 +135,34 @@ export function makeGenerators(config: BenchConfig, pin: Pinning, buildDir: stri
         config.pingPongMs,
       );
       return { p50Us: num(r.p50Us), p99Us: num(r.p99Us) };
+    },
+    async cRate(address, port) {
+      const r = await childGenerator(
+        'rate-pacer',
+        pin.generatorCpu,
+        pacer,
+        [
+          address,
+          String(port),
+          String(config.rateMs),
+          String(config.rateWarmupMs),
+          String(RATE_ROW_RATE),
+          String(config.size),
+        ],
+        config.rateMs + config.rateWarmupMs,
+      );
+      return { lagP50Us: num(r.lagP50Us), lagP99Us: num(r.lagP99Us), lagP999Us: num(r.lagP999Us) };
+    },
+    async echolotRate(address, port) {
+      const r: LoadResult = await runLoad({
+        ...echolotOptions(address, port),
+        durationMs: config.rateMs,
+        warmupMs: config.rateWarmupMs,
+        mode: 'rate',
+        rate: RATE_ROW_RATE,
+        flows: 1,
+      });
+      return { lagP50Us: r.sendLag.p50, lagP99Us: r.sendLag.p99, lagP999Us: r.sendLag.p999 };
     },
     async naiveFlood(address, port) {
       const r = await childGenerator(

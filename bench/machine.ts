@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BrokenSetup, ROOT, type BenchConfig } from './config.js';
 
-const C_SOURCES = ['echo-mmsg', 'echo-loop', 'gen-mmsg'] as const;
+const C_SOURCES = ['echo-mmsg', 'echo-loop', 'gen-mmsg', 'rate-pacer'] as const;
 
 /** The commands run() is waiting for (a generator measuring a row, the compiler, sockperf's client). */
 const running = new Set<ChildProcess>();

@@ -6,7 +6,7 @@ import { figure, median, type Ratio, type Summary } from './summary.js';
 
 function fmtNumber(v: number, unit: Row['unit']): string {
   if (!Number.isFinite(v)) return 'n/a';
-  return unit === 'us p50' ? v.toFixed(1) : `${(v / 1000).toFixed(1)}k`;
+  return unit.startsWith('us ') ? v.toFixed(1) : `${(v / 1000).toFixed(1)}k`;
 }
 
 /** Payload bytes per second, in MB/s (10^6 bytes), of a rate row; empty for the others. */
@@ -38,6 +38,7 @@ export function renderHeader(
       `${config.window} (${config.flows * config.window} outstanding), flood ${config.floodMs} ms and ping-pong ` +
       `${config.pingPongMs} ms per row after ${config.warmupMs} ms warm-up, ${config.reps} repetition(s) interleaved, median`,
     `large-datagram and ${MANY_FLOWS}-flow rows: ${config.extraFloodMs} ms after ${config.extraWarmupMs} ms warm-up; ` +
+      `rate-precision rows: ${config.rateMs} ms after ${config.rateWarmupMs} ms warm-up; ` +
       `sockperf rows: sockperf -t ${config.sockperfSeconds}`,
     `${pin.note}; C built${built.length ? `: ${built.join(', ')}` : ': up to date'} (${buildDir})`,
     `load average before: ${loads(loadBefore)} on ${cpuCount} CPUs`,

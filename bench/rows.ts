@@ -2,7 +2,7 @@
  * The rows of the table, group by group (servers, generators, ping-pong), each with the measurement that
  * fills it, and the interleaved repetitions that fill them all.
  */
-import { LARGE_SIZES, MANY_FLOWS } from './config.js';
+import { LARGE_SIZES, MANY_FLOWS, RATE_ROW_RATE } from './config.js';
 import type { FloodSample, FloodShape, Generators, Sample } from './generators.js';
 import type { LoopbackServers, Server, Veth } from './servers.js';
 import type { Sockperf } from './sockperf.js';
@@ -10,10 +10,10 @@ import type { Sockperf } from './sockperf.js';
 /** One row of the table. */
 export interface Row {
   readonly id: string;
-  readonly group: 'server' | 'generator' | 'ping-pong' | 'sockperf';
+  readonly group: 'server' | 'generator' | 'ping-pong' | 'rate' | 'sockperf';
   readonly label: string;
   /** msgs/s: datagrams sent one way (sockperf throughput), not echoes. */
-  readonly unit: 'echoes/s' | 'us p50' | 'msgs/s';
+  readonly unit: 'echoes/s' | 'us p50' | 'us lag p99' | 'msgs/s';
   /** Payload bytes of each datagram of a rate row: its rate times this is its bytes/s. */
   readonly payloadBytes?: number;
   /** Absent when the row was skipped. */
@@ -282,6 +282,33 @@ export function pingPongRows(g: Generators, mmsg: Server): Row[] {
       label: 'C gen-mmsg ping-pong',
       unit: 'us p50',
       measure: () => g.cPingPong(mmsg.address, mmsg.port),
+      samples: [],
+    },
+  ];
+}
+
+/**
+ * One socket sending RATE_ROW_RATE datagrams/s on a constant schedule against the C mmsg server: the
+ * send lag p99 of echolot's rate mode (the data-plane thread computing the schedule), and of a C loop
+ * that spins on the clock and sends each datagram as it falls due.
+ */
+export function rateRows(g: Generators, mmsg: Server): Row[] {
+  const rate = `${RATE_ROW_RATE / 1000}k`;
+  return [
+    {
+      id: 'rate.echolot',
+      group: 'rate',
+      label: `echolot --mode rate -r ${rate} --flows 1, send lag p99`,
+      unit: 'us lag p99',
+      measure: () => g.echolotRate(mmsg.address, mmsg.port),
+      samples: [],
+    },
+    {
+      id: 'rate.c',
+      group: 'rate',
+      label: `C rate-pacer at ${rate}/s (a loop spinning on the clock), send lag p99`,
+      unit: 'us lag p99',
+      measure: () => g.cRate(mmsg.address, mmsg.port),
       samples: [],
     },
   ];

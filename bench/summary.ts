@@ -109,6 +109,12 @@ const RATIOS: readonly RatioSpec[] = [
     'below 1: the thread of its own shortens the round trip',
   ],
   [
+    'rate-mode send lag p99 echolot / C',
+    'rate.echolot',
+    'rate.c',
+    'how closely the schedule is kept at 100k/s, against a C loop on the same CPU (1 = as closely)',
+  ],
+  [
     'ping-pong p50 echolot / sockperf',
     'ping-pong.echolot',
     'sockperf.ping-pong',
@@ -130,9 +136,13 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-/** The number a sample contributes to its row: echoes/s for flood rows, p50 in us for ping-pong rows. */
+/**
+ * The number a sample contributes to its row: echoes/s for flood rows, p50 in us for ping-pong rows,
+ * the send lag p99 in us for rate-precision rows.
+ */
 export function figure(sample: Sample): number {
-  return 'rate' in sample ? sample.rate : sample.p50Us;
+  if ('rate' in sample) return sample.rate;
+  return 'lagP99Us' in sample ? sample.lagP99Us : sample.p50Us;
 }
 
 /** What the measured rows say. */

@@ -78,6 +78,25 @@ describe('bench: ratios of medians, goals and sockperf output', () => {
     expect(table).to.match(/generator\.echolot\.1472 +0\.1k +echoes\/s .* 5 +0\.2 MB\/s/);
   });
 
+  it("takes a rate-precision row's send lag p99 as its figure, and gives the ratio of echolot's to C's", () => {
+    const rateRow = (id: string, p99s: number[]): Row => ({
+      id,
+      group: 'rate',
+      label: id,
+      unit: 'us lag p99',
+      samples: p99s.map((lagP99Us) => ({ lagP50Us: 0, lagP99Us, lagP999Us: lagP99Us * 10 })),
+    });
+    const rows = [rateRow('rate.echolot', [30, 40, 35]), rateRow('rate.c', [20, 25, 300])];
+    const summary = summarize(rows);
+    expect(summary.medianOf('rate.echolot')).to.equal(35);
+    const ratio = summary.ratios.find((r) => r.name === 'rate-mode send lag p99 echolot / C');
+    expect(ratio).to.include({ value: 1.4 });
+    expect(ratio).to.not.have.property('goal');
+    expect(renderTable(rows, summary).join('\n')).to.match(
+      /rate\.echolot +35\.0 +us lag p99 +30\.0 +40\.0 +3/,
+    );
+  });
+
   it('gives 65507-byte rows window 1 (one 64 KiB skb each) and the many-flows row 1000 flows x 1', () => {
     const base: FloodShape = { size: 64, flows: 4, window: 16, ms: 4000, warmupMs: 500 };
     const timing = { ms: 100, warmupMs: 20 };
