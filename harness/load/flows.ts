@@ -265,14 +265,30 @@ export function dataPlaneWanted(internals: Pick<LoadInternals, 'plane' | 'jsAcco
   return flowIo() === 'native' && internals.plane !== false && internals.jsAccounting !== true;
 }
 
+/**
+ * Whether the data-plane thread computes a rate-mode schedule itself (sending.ts): constant arrivals on
+ * the data plane. Poisson arrivals, and runs with the stall hook (it stalls JavaScript's thread, which
+ * delays the sends only where JavaScript writes them), have JavaScript write the schedule into its ring.
+ */
+export function scheduleOnPlane(
+  o: { readonly mode: LoadMode; readonly arrival: Arrival },
+  internals: Pick<LoadInternals, 'plane' | 'jsAccounting' | 'stallAtMs'>,
+): boolean {
+  return (
+    o.mode === 'rate' &&
+    o.arrival === 'constant' &&
+    internals.stallAtMs === undefined &&
+    dataPlaneWanted(internals)
+  );
+}
+
 /** LoadResult.ioPath: the I/O path of a run in this mode (and, in rate mode, with these arrivals), in words. */
 export function flowIoPath(
   o: { readonly mode: LoadMode; readonly arrival: Arrival },
-  internals: Pick<LoadInternals, 'plane' | 'jsAccounting'>,
+  internals: Pick<LoadInternals, 'plane' | 'jsAccounting' | 'stallAtMs'>,
 ): string {
   if (flowIo() !== 'native') return 'node:dgram, one send and one message event per datagram, main thread';
-  // Constant arrivals: the plane's thread computes the schedule itself (sending.ts); Poisson: JavaScript writes it.
-  const rate = o.arrival === 'constant' ? 'the schedule computed and sent' : 'the schedule sent';
+  const rate = scheduleOnPlane(o, internals) ? 'the schedule computed and sent' : 'the schedule sent';
   const what = o.mode === 'rate' ? rate : 'the closed loops';
   const loops = dataPlaneWanted(internals)
     ? `${what} on a native data-plane thread`

@@ -5,7 +5,7 @@
 import { NativeClient, NativePlane, type ConstantSchedule, type PlaneUsage } from '../net/native-client.js';
 import type { ShareAccounting } from './accounting.js';
 import { busyWait, clockNs } from './clock.js';
-import { dataPlaneWanted, type Flow } from './flows.js';
+import { dataPlaneWanted, scheduleOnPlane, type Flow } from './flows.js';
 import type { LoadInternals, ResolvedLoadOptions } from './options.js';
 import { FEED_AHEAD_NS, makeSchedule, runFeeder, runPacer, type Feed, type Schedule } from './pacer.js';
 import { seededRandom } from './seeded-random.js';
@@ -107,13 +107,12 @@ export async function sendProbes(
   if (o.mode === 'rate') {
     let k = 0;
     const schedule = shareSchedule(o, share, t0, internals);
-    // With constant arrivals the plane's thread computes the schedule itself (the same slots, flows and
-    // sizes as `schedule`); else JavaScript feeds it a ring of twice what it hands over ahead of time.
-    // The stall hook stalls JavaScript's thread: it reaches the sends only where JavaScript writes them.
-    const computed: ConstantSchedule | undefined =
-      o.arrival === 'constant' && internals.stallAtMs === undefined && flows.every((f) => f.nextSeq === 0)
-        ? { ...constantShare(o, share, t0, internals), endNs: acc.sendEnd, sizes: o.sizes }
-        : undefined;
+    // The plane's thread computes the schedule itself (scheduleOnPlane: the same slots, flows and sizes
+    // as `schedule`, the flows being fresh, their sequence numbers from 0), or JavaScript feeds it a ring
+    // of twice what it hands over ahead of time.
+    const computed: ConstantSchedule | undefined = scheduleOnPlane(o, internals)
+      ? { ...constantShare(o, share, t0, internals), endNs: acc.sendEnd, sizes: o.sizes }
+      : undefined;
     const capacity = Math.min(
       1 << 22,
       Math.max(1024, Math.ceil(((2 * FEED_AHEAD_NS) / 1e9) * (o.rate / share.shares))),

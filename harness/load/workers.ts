@@ -29,7 +29,7 @@ import { startInstant } from './start-at.js';
 export const ioPathOfWorkers = (
   n: number,
   o: { readonly mode: LoadMode; readonly arrival: Arrival },
-  internals: Pick<LoadInternals, 'plane' | 'jsAccounting'>,
+  internals: Pick<LoadInternals, 'plane' | 'jsAccounting' | 'stallAtMs'>,
 ): string => flowIoPath(o, internals).replace(/main thread$/, `${n} worker threads`);
 
 /** Bound on a worker's start-up (flows open, codec warm) and on its exit after the run, ms. */

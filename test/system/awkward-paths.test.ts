@@ -36,9 +36,9 @@ const BAD_PATH = { loss: 0.02, delayMs: 50, jitterMs: 10, duplicate: 0.01, reord
 /**
  * The checks through the bridge, step after step (the checks of one step would run side by side):
  * the first step checks the whole catalogue (50 runs of each property case: the path makes every
- * run slow); the next one runs the cases of large datagrams right
- * after it, which find whatever the first left in the target host's reassembly memory.
- * ECHOLOT_IMPAIRED_CHECKS=5 makes them five whole-catalogue checks in a row, for a soak.
+ * run slow); the next one runs the cases of large datagrams right after it, which find whatever the
+ * first left in the target host's reassembly memory. ECHOLOT_IMPAIRED_CHECKS=5 makes them five
+ * whole-catalogue checks in a row, for a soak.
  */
 const SOAK = Number(process.env['ECHOLOT_IMPAIRED_CHECKS'] ?? 0);
 const IMPAIRED_STEPS: readonly (readonly (readonly string[])[])[] =
